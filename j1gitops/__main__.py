@@ -1,0 +1,3 @@
+from j1gitops.cli import main
+
+main()

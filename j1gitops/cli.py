@@ -1,0 +1,208 @@
+"""The command-line interface: options in, one command function called, exit code out.
+
+Every expected failure is a ``J1GitOpsError`` and ends as one ``Error:`` line on
+stderr with the exit code of its class. Usage errors exit 1, never 2, because 2
+means "changes present" under ``--detailed-exitcode``. An unexpected exception
+prints one line and writes its traceback to a temporary file, so no traceback
+reaches the terminal of a CI log.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import tempfile
+import traceback
+from typing import Annotated
+
+import typer
+
+from j1gitops import __version__
+from j1gitops.errors import J1GitOpsError
+
+try:  # typer 0.2x vendors click; its errors derive from TyperException
+    from typer import TyperException as CommandLineError
+except ImportError:  # older typer on top of click
+    from click import ClickException as CommandLineError
+
+app = typer.Typer(
+    name="j1gitops",
+    help="Keep a JupiterOne asset inventory in Git: validate, plan and apply it.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+PathsArgument = Annotated[
+    list[str] | None,
+    typer.Argument(help="Inventory files or folders (default: 'inventory' in the config)."),
+]
+ConfigOption = Annotated[
+    str | None, typer.Option("--config", help="Config file (default: ./j1gitops.yaml).")
+]
+StrictOption = Annotated[
+    bool | None,
+    typer.Option("--strict/--no-strict", help="Apply the J1 data model verbatim."),
+]
+ColorOption = Annotated[
+    str, typer.Option("--color", help="Colour the output: auto, always or never.")
+]
+TargetOption = Annotated[
+    str | None, typer.Option("--target", help="Target to plan against: local or jupiterone.")
+]
+LocalPathOption = Annotated[
+    str | None,
+    typer.Option("--local-path", help="SQLite file of the local target (default from config)."),
+]
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"j1gitops {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=version_callback, is_eager=True,
+                     help="Print the version and exit."),
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log each J1 request to stderr.")
+    ] = False,
+) -> None:
+    """Keep a JupiterOne asset inventory in Git: validate, plan and apply it."""
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+
+
+@app.command()
+def validate(
+    paths: PathsArgument = None,
+    config: ConfigOption = None,
+    strict: StrictOption = None,
+    form: Annotated[
+        str, typer.Option("--format", help="Output format: text, json or github.")
+    ] = "text",
+) -> int:
+    """Validate inventory files against J1's rules and data model."""
+    from j1gitops.commands.validate import run_validate
+
+    return run_validate(paths or [], config_path=config, strict=strict, form=form)
+
+
+@app.command()
+def plan(
+    paths: PathsArgument = None,
+    config: ConfigOption = None,
+    target: TargetOption = None,
+    local_path: LocalPathOption = None,
+    strict: StrictOption = None,
+    form: Annotated[
+        str, typer.Option("--format", help="Plan view: text, markdown or json.")
+    ] = "text",
+    color: ColorOption = "auto",
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option("--detailed-exitcode",
+                     help="Exit 0 with no changes, 2 with changes, 1 on error."),
+    ] = False,
+) -> int:
+    """Show what apply would create, update and delete in the scope."""
+    from j1gitops.commands.plan import PlanOptions, run_plan
+
+    return run_plan(
+        PlanOptions(
+            paths=paths or [], config_path=config, target=target, local_path=local_path,
+            format=form, color=color, detailed_exitcode=detailed_exitcode, strict=strict,
+        )
+    )
+
+
+@app.command()
+def apply(
+    paths: PathsArgument = None,
+    config: ConfigOption = None,
+    target: TargetOption = None,
+    local_path: LocalPathOption = None,
+    strict: StrictOption = None,
+    auto_approve: Annotated[
+        bool, typer.Option("--auto-approve", help="Apply without asking for confirmation.")
+    ] = False,
+    color: ColorOption = "auto",
+) -> int:
+    """Plan, show the plan, and apply it as one DIFF synchronization of the scope."""
+    from j1gitops.commands.apply import ApplyOptions, run_apply
+
+    return run_apply(
+        ApplyOptions(
+            paths=paths or [], config_path=config, target=target, local_path=local_path,
+            strict=strict, color=color, auto_approve=auto_approve,
+        )
+    )
+
+
+def _register_optional_commands() -> None:
+    """Add the commands that live in their own modules."""
+    import importlib
+
+    for name in ("schemas", "emulator", "show", "importers", "export", "classify"):
+        try:
+            module = importlib.import_module(f"j1gitops.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"j1gitops.commands.{name}":
+                raise
+            continue
+        module.register(app)
+
+
+_register_optional_commands()
+
+
+def _write_crash_log() -> str:
+    with tempfile.NamedTemporaryFile(
+        "w", prefix="j1gitops-crash-", suffix=".log", delete=False
+    ) as handle:
+        handle.write(traceback.format_exc())
+    return handle.name
+
+
+def _report_usage_error(exc: Exception) -> int:
+    """Print a command-line error with a pointer to the help; return its exit code."""
+    message = exc.format_message()
+    if not message:  # "no arguments, so show the help": help was printed already
+        return 0
+    context = getattr(exc, "ctx", None)
+    command_path = context.command_path if context is not None else "j1gitops"
+    print(f"Error: {message}. Run '{command_path} --help' for usage.", file=sys.stderr)
+    return 1
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and exit with the command's code."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="j1gitops", standalone_mode=False)
+    except J1GitOpsError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        code = exc.exit_code
+    except typer.Abort:
+        print("Aborted.", file=sys.stderr)
+        code = 130
+    except CommandLineError as exc:
+        code = _report_usage_error(exc)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        code = 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        log = _write_crash_log()
+        print(
+            f"Error: internal error ({type(exc).__name__}: {exc}); the traceback is in "
+            f"{log}. Please report it.",
+            file=sys.stderr,
+        )
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)

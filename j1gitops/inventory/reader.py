@@ -1,0 +1,115 @@
+"""Find the inventory files and read them into one ``Inventory``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from j1gitops.diagnostics import Diagnostic, Location, error
+from j1gitops.inventory.dialects import DocumentReader, resolve_relationships
+from j1gitops.inventory.model import Inventory
+from j1gitops.inventory.yamlload import LoadedFile, load_file
+
+INVENTORY_SUFFIXES = (".yaml", ".yml", ".json")
+TEMPLATE_SUFFIXES = (".yaml.j2", ".yml.j2", ".json.j2")
+
+# Renders one template file to the text of a YAML or JSON document. The templates
+# module provides it; the reader only knows the signature.
+TemplateRenderer = Callable[[str, str], LoadedFile]
+
+
+@dataclass
+class ReadResult:
+    inventory: Inventory
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    # Files with at least one error that kept them from being read completely.
+    # A plan must never turn a file that failed to load into deletions.
+    failed_files: list[str] = field(default_factory=list)
+
+
+def is_inventory_file(name: str, with_templates: bool = True) -> bool:
+    if name.endswith(INVENTORY_SUFFIXES):
+        return True
+    return with_templates and name.endswith(TEMPLATE_SUFFIXES)
+
+
+def discover_files(paths: Iterable[str], root: str = ".") -> tuple[list[str], list[Diagnostic]]:
+    """Return every inventory file under ``paths`` in a stable (sorted) order.
+
+    Hidden files and folders (names starting with ".") are skipped. A path
+    given explicitly must exist.
+    """
+    found: set[str] = set()
+    diagnostics = []
+    for given in paths:
+        path = Path(root, given) if not os.path.isabs(given) else Path(given)
+        if path.is_file():
+            found.add(_display(path, root))
+            continue
+        if not path.is_dir():
+            diagnostics.append(
+                error(
+                    Location(str(given)),
+                    f"inventory path {given!r} does not exist; check the path or the "
+                    "'inventory' list in j1gitops.yaml",
+                    "io",
+                )
+            )
+            continue
+        for directory, folders, files in os.walk(path):
+            folders[:] = [name for name in folders if not name.startswith(".")]
+            for name in files:
+                if not name.startswith(".") and is_inventory_file(name):
+                    found.add(_display(Path(directory, name), root))
+    return sorted(found, key=lambda p: Path(p).as_posix()), diagnostics
+
+
+def _display(path: Path, root: str) -> str:
+    """Show paths relative to the root when they are under it, as POSIX paths."""
+    try:
+        return path.resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def read_inventory(
+    paths: Iterable[str],
+    root: str = ".",
+    render_template: TemplateRenderer | None = None,
+) -> ReadResult:
+    """Load every inventory file under ``paths`` and read its documents."""
+    files, diagnostics = discover_files(paths, root)
+    result = ReadResult(Inventory(files=files), diagnostics)
+    for display in files:
+        full = os.path.join(root, display) if not os.path.isabs(display) else display
+        if display.endswith(TEMPLATE_SUFFIXES):
+            if render_template is None:
+                result.diagnostics.append(
+                    error(Location(display), "templates are not supported here", "template")
+                )
+                result.failed_files.append(display)
+                continue
+            loaded = render_template(full, display)
+        else:
+            loaded = load_file(full, display)
+        add_loaded_file(result, loaded)
+    entity_types = {entity.key: entity.type for entity in result.inventory.entities}
+    result.diagnostics.extend(
+        resolve_relationships(result.inventory.relationships, entity_types)
+    )
+    return result
+
+
+def add_loaded_file(result: ReadResult, loaded: LoadedFile) -> None:
+    """Read the documents of one loaded file into ``result``."""
+    result.diagnostics.extend(loaded.diagnostics)
+    reader = DocumentReader(loaded.path)
+    for document, position in zip(loaded.documents, loaded.document_positions):
+        reader.read_document(document, position)
+    result.diagnostics.extend(reader.diagnostics)
+    if loaded.failed or any(d.is_error for d in reader.diagnostics):
+        result.failed_files.append(loaded.path)
+    result.inventory.entities.extend(reader.entities)
+    result.inventory.relationships.extend(reader.relationships)

@@ -1,0 +1,11 @@
+"""The plan as JSON: the plan's own data, with its format version first."""
+
+from __future__ import annotations
+
+import json
+
+from j1gitops.plan.model import Plan
+
+
+def render_plan_json(plan: Plan) -> str:
+    return json.dumps(plan.to_dict(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
