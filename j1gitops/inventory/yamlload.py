@@ -44,8 +44,6 @@ MAP_TAG = "tag:yaml.org,2002:map"
 class _CoreSchemaLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     """A safe loader whose implicit resolvers are exactly the YAML 1.2 core schema."""
 
-    yaml_implicit_resolvers: dict = {}
-
 
 # The regular expressions of the YAML 1.2.2 core schema (section 10.3.2).
 _CORE_RESOLVERS = [
@@ -59,8 +57,32 @@ _CORE_RESOLVERS = [
         list("-+.0123456789"),
     ),
 ]
+_RESOLVERS_BY_FIRST_CHARACTER: dict[str, list[tuple[str, re.Pattern]]] = {}
 for _tag, _pattern, _first in _CORE_RESOLVERS:
-    _CoreSchemaLoader.add_implicit_resolver(_tag, re.compile(_pattern), _first)
+    for _character in _first:
+        _RESOLVERS_BY_FIRST_CHARACTER.setdefault(_character, []).append(
+            (_tag, re.compile(_pattern))
+        )
+
+
+def _resolve(self, kind, value, implicit):
+    """Resolve the tag of an untagged node by the core schema.
+
+    This replaces PyYAML's general ``Resolver.resolve``, which is called once per
+    scalar and dominates load time on large files; path resolvers are not used.
+    """
+    if kind is yaml.ScalarNode:
+        if implicit[0]:
+            for tag, pattern in _RESOLVERS_BY_FIRST_CHARACTER.get(value[:1], ()):
+                if pattern.match(value):
+                    return tag
+        return STR_TAG
+    if kind is yaml.SequenceNode:
+        return SEQ_TAG
+    return MAP_TAG
+
+
+_CoreSchemaLoader.resolve = _resolve
 
 _DECIMAL_INT = re.compile(r"^[-+]?[0-9]+$")
 _BOOLEANS = {"true": True, "false": False}

@@ -513,6 +513,7 @@ class _SyncWriter:
         inserts, updates, kept = [], [], set()
         for obj in relationships:
             key = obj["_key"]
+            row_values = _relationship_row_values(obj)
             from_id = self.resolve_end(obj, "from", cache)
             to_id = self.resolve_end(obj, "to", cache)
             if from_id is None or to_id is None:
@@ -522,7 +523,7 @@ class _SyncWriter:
                     (key, f"the {missing} entity was not found")
                 )
                 continue
-            values = _relationship_row_values(obj) + (from_id, to_id)
+            values = row_values + (from_id, to_id)
             kept.add(key)
             row = stored.get(key)
             if row is None:

@@ -1,0 +1,105 @@
+"""The CLI end to end on a copy of the example inventory, against the local target."""
+
+from __future__ import annotations
+
+import json
+import re
+
+
+def summary_line(output: str) -> str:
+    return [line for line in output.splitlines() if line.startswith(("Plan:", "No changes."))][-1]
+
+
+def test_plan_apply_plan_edit_delete(cli, example_repo):
+    first = cli("plan", cwd=example_repo)
+    assert first.exit_code == 0, first.stderr
+    created = re.match(r"Plan: (\d+) to create, 0 to update, 0 to delete\.", summary_line(first.stdout))
+    assert created and int(created.group(1)) >= 80
+    assert not (example_repo / ".j1gitops/local.db").exists()  # plan never writes
+
+    applied = cli("apply", "--auto-approve", cwd=example_repo)
+    assert applied.exit_code == 0, applied.stderr
+    assert f"Apply complete: {created.group(1)} created, 0 updated, 0 deleted." in applied.stdout
+
+    again = cli("plan", "--detailed-exitcode", cwd=example_repo)
+    assert again.exit_code == 0, again.stderr
+    assert summary_line(again.stdout) == "No changes."
+
+    people = example_repo / "inventory/people.yaml"
+    people.write_text(people.read_text().replace("title: Security Engineer", "title: CISO"))
+    edited = cli("plan", "--detailed-exitcode", "--format", "json", cwd=example_repo)
+    assert edited.exit_code == 2
+    document = json.loads(edited.stdout)
+    (change,) = document["changes"]
+    assert (change["action"], change["key"]) == ("update", "employee:carla.mendes")
+    assert change["properties"] == [
+        {"name": "title", "change": "changed", "before": "Security Engineer", "after": "CISO"}
+    ]
+
+    (example_repo / "inventory/policies.yaml").unlink()
+    deleted = cli("plan", "--format", "json", cwd=example_repo)
+    document = json.loads(deleted.stdout)
+    deletes = sorted((c["kind"], c["key"]) for c in document["changes"] if c["action"] == "delete")
+    assert deletes == [
+        ("entity", "policy:acceptable-use"),
+        ("entity", "policy:access-control"),
+        ("entity", "policy:device-security"),
+        ("entity", "policy:incident-response"),
+        ("relationship", "employee:alice.nguyen|approved|policy:acceptable-use"),
+        ("relationship", "employee:carla.mendes|approved|policy:access-control"),
+        ("relationship", "employee:carla.mendes|approved|policy:device-security"),
+    ]
+    assert document["summary"]["update"] == 1
+
+
+def test_broken_file_never_becomes_deletes(cli, example_repo):
+    assert cli("apply", "--auto-approve", cwd=example_repo).exit_code == 0
+    (example_repo / "inventory/devices.yaml").write_text("entities: [\n")
+    result = cli("plan", cwd=example_repo)
+    assert result.exit_code == 1
+    assert "inventory/devices.yaml:" in result.stderr
+    assert "nothing was planned" in result.stderr
+    assert "delete" not in result.stdout
+
+
+def test_apply_without_terminal_needs_auto_approve(cli, example_repo):
+    result = cli("apply", cwd=example_repo)
+    assert result.exit_code == 1
+    assert "pass --auto-approve" in result.stderr
+    assert not (example_repo / ".j1gitops/local.db").exists()
+
+
+def test_usage_error_exits_one_not_two(cli, example_repo):
+    result = cli("plan", "--detailed-exitcode", "--no-such-flag", cwd=example_repo)
+    assert result.exit_code == 1
+    assert "No such option: --no-such-flag" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_format_is_one_line(cli, example_repo):
+    result = cli("plan", "--format", "xml", cwd=example_repo)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "Error: invalid --format 'xml'; use one of text, markdown, json"
+
+
+def test_plan_output_on_stdout_diagnostics_on_stderr(cli, example_repo):
+    people = example_repo / "inventory/people.yaml"
+    people.write_text(people.read_text() + "\n# trailing\n")
+    (example_repo / "inventory/extra.yaml").write_text(
+        "- _key: vendor:zip-code-corp\n  _type: acme_vendor\n  _class: Vendor\n"
+        "  name: Zip\n  displayName: Zip\n  category: Other\n  zip: 02134\n"
+    )
+    result = cli("plan", cwd=example_repo)
+    assert result.exit_code == 0, result.stderr
+    assert "inventory/extra.yaml:7:8: warning:" in result.stderr
+    assert "warning" not in result.stdout
+
+
+def test_version_and_help(cli, tmp_path):
+    version = cli("--version", cwd=tmp_path)
+    assert version.exit_code == 0
+    assert version.stdout.startswith("j1gitops ")
+    for command in ("validate", "plan", "apply"):
+        shown = cli(command, "--help", cwd=tmp_path)
+        assert shown.exit_code == 0
+        assert "Usage" in shown.stdout
