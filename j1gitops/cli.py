@@ -36,7 +36,10 @@ app = typer.Typer(
 
 PathsArgument = Annotated[
     list[str] | None,
-    typer.Argument(help="Inventory files or folders (default: 'inventory' in the config)."),
+    typer.Argument(
+        help="Inventory files or folders (default: the config's 'inventory' list). "
+        "Together they are the whole desired state of the scope."
+    ),
 ]
 ConfigOption = Annotated[
     str | None, typer.Option("--config", help="Config file (default: ./j1gitops.yaml).")

@@ -33,7 +33,8 @@ def render_plan_text(plan: Plan) -> Text:
     deletes = plan.counts().delete
     if deletes:
         output.append(
-            f"\nWARNING: {deletes} object(s) will be deleted from J1.\n", style="bold red"
+            f"\nWARNING: {deletes} object(s) will be deleted from the target.\n",
+            style="bold red",
         )
     for change in plan.changes:
         output.append("\n")
@@ -49,7 +50,9 @@ def render_plan_text(plan: Plan) -> Text:
 def _append_change(output: Text, change: Change) -> None:
     style = STYLES[change.action]
     kind = "entity" if change.kind is Kind.ENTITY else "relationship"
-    output.append(f"  {SYMBOLS[change.action]} {change.action.value} {kind} ", style=style)
+    output.append(
+        f"  {SYMBOLS[change.action]} {change.action.value} {kind} ", style=style
+    )
     output.append(f"{change.type} {change.key!r}", style="bold")
     where = f" ({change.source})" if change.source else ""
     output.append(f"{where}: {change.reason}")
@@ -62,15 +65,20 @@ def _append_change(output: Text, change: Change) -> None:
         return
     shown = change.after if change.action is Action.CREATE else change.before
     mark = "added" if change.action is Action.CREATE else "removed"
-    for name in sorted(shown or {}):
-        if name in ("_key",):
-            continue
+    # The header line already names the key and type; the class comes first.
+    names = sorted(name for name in shown or {} if name not in ("_key", "_type"))
+    names.sort(key=lambda name: name != "_class")
+    for name in names:
         value = shown[name]
-        _append_property(output, mark, name, value if mark == "removed" else None, value)
+        _append_property(
+            output, mark, name, value if mark == "removed" else None, value
+        )
 
 
 def _append_property(output: Text, change: str, name: str, before, after) -> None:
-    output.append(f"      {PROPERTY_SYMBOLS[change]} {name}", style=PROPERTY_STYLES[change])
+    output.append(
+        f"      {PROPERTY_SYMBOLS[change]} {name}", style=PROPERTY_STYLES[change]
+    )
     if change == "changed":
         output.append(f": {format_value(before)} -> {format_value(after)}\n")
     elif change == "added":
