@@ -97,9 +97,9 @@ def write_inventory(root: Path, count: int, files: int) -> None:
 
 def seed_target(root: Path, count: int) -> dict:
     """Fill the local target with the inventory's data, 1% changed, 0.5% gone, 0.5% new."""
-    from j1gitops.plan.planner import desired_state
-    from j1gitops.pipeline import check_inventory
     from j1gitops.config import load_config
+    from j1gitops.pipeline import check_inventory
+    from j1gitops.plan.planner import desired_state
     from j1gitops.store.sqlite import Store
 
     random.seed(1)
@@ -108,14 +108,24 @@ def seed_target(root: Path, count: int) -> dict:
     desired = desired_state(check_inventory(config).inventory)
     entities = desired.entities
     picks = random.sample(range(count), count // 50)
-    changed, removed = picks[: count // 100], set(picks[count // 100 : count // 100 * 3 // 2])
+    changed, removed = (
+        picks[: count // 100],
+        set(picks[count // 100 : count // 100 * 3 // 2]),
+    )
     for index in changed:
         entities[index] = dict(entities[index], osVersion="13.0")
     kept = [e for i, e in enumerate(entities) if i not in removed]
-    extra = [dict(device(count + i), _key=f"device:extra-{i:07d}") for i in range(count // 200)]
+    extra = [
+        dict(device(count + i), _key=f"device:extra-{i:07d}")
+        for i in range(count // 200)
+    ]
     with Store(root / "local.db") as store:
         store.synchronize(SCOPE, kept + extra, desired.relationships)
-    return {"changed": len(changed), "removed_from_target": len(removed), "extra": len(extra)}
+    return {
+        "changed": len(changed),
+        "removed_from_target": len(removed),
+        "extra": len(extra),
+    }
 
 
 def measure(root: Path, *args: str) -> dict:
@@ -140,9 +150,13 @@ def main() -> None:
     setup = time.perf_counter() - started
     size = sum(p.stat().st_size for p in (root / "inventory").iterdir())
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
-    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
-    print(f"inventory: {options.entities} entities + {options.entities} relationships, "
-          f"{options.files} files, {size / 1e6:.1f} MB; target: {seeded}; setup {setup:.1f} s")
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
+    print(
+        f"inventory: {options.entities} entities + {options.entities} relationships, "
+        f"{options.files} files, {size / 1e6:.1f} MB; target: {seeded}; setup {setup:.1f} s"
+    )
     bare = measure(root, "bare-parse")
     print(f"{'step':<12} {'seconds':>8} {'x bare':>7} {'peak RSS':>10}  exit")
     for name, args in (
@@ -152,8 +166,10 @@ def main() -> None:
     ):
         result = bare if name == "bare parse" else measure(root, *args)
         ratio = result["seconds"] / bare["seconds"]
-        print(f"{name:<12} {result['seconds']:>8.2f} {ratio:>7.2f} "
-              f"{result['peak_rss'] / 2**20:>8.0f} MB  {result['exit_code']}")
+        print(
+            f"{name:<12} {result['seconds']:>8.2f} {ratio:>7.2f} "
+            f"{result['peak_rss'] / 2**20:>8.0f} MB  {result['exit_code']}"
+        )
 
 
 if __name__ == "__main__":

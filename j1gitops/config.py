@@ -37,8 +37,19 @@ TARGETS = ("local", "jupiterone")
 LEVELS = ("error", "warning")
 # Keys that would redirect the API key; rejected with a pointer to the environment.
 FORBIDDEN_KEYS = {
-    "url", "base_url", "api_base_url", "graphql_url", "endpoint", "host",
-    "api_key", "apikey", "token", "api_token", "account", "account_id", "region",
+    "url",
+    "base_url",
+    "api_base_url",
+    "graphql_url",
+    "endpoint",
+    "host",
+    "api_key",
+    "apikey",
+    "token",
+    "api_token",
+    "account",
+    "account_id",
+    "region",
 }
 
 
@@ -80,7 +91,9 @@ class _Reader:
     def fail(self, node: Any, key: str | None, message: str) -> None:
         line, column = (1, 1)
         if isinstance(node, SourceDict):
-            line, column = node.key_positions.get(key, node.position) if key else node.position
+            line, column = (
+                node.key_positions.get(key, node.position) if key else node.position
+            )
         raise ConfigError(f"{Location(self.path, line, column)}: {message}")
 
     def mapping(self, node: Any, key: str, parent: Any, allowed: set[str]) -> dict:
@@ -92,7 +105,9 @@ class _Reader:
             self.check_key(node, name, allowed, prefix=f"{key}.")
         return node
 
-    def check_key(self, node: dict, name: str, allowed: set[str], prefix: str = "") -> None:
+    def check_key(
+        self, node: dict, name: str, allowed: set[str], prefix: str = ""
+    ) -> None:
         if name in allowed:
             return
         if name.lower() in FORBIDDEN_KEYS:
@@ -111,7 +126,11 @@ class _Reader:
         if not isinstance(value, str) or not value.strip():
             self.fail(node, key, f"'{key}' must be a non-empty string, found {value!r}")
         if choices and value not in choices:
-            self.fail(node, key, f"'{key}' must be one of {', '.join(choices)}, found {value!r}")
+            self.fail(
+                node,
+                key,
+                f"'{key}' must be one of {', '.join(choices)}, found {value!r}",
+            )
         return value
 
     def number(self, node: dict, key: str, maximum: float | None = None):
@@ -119,13 +138,24 @@ class _Reader:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            self.fail(node, key, f"'{key}' must be a number of at least 0, found {value!r}")
+            self.fail(
+                node, key, f"'{key}' must be a number of at least 0, found {value!r}"
+            )
         if maximum is not None and value > maximum:
             self.fail(node, key, f"'{key}' must be at most {maximum}, found {value!r}")
         return value
 
 
-TOP_KEYS = {"scope", "inventory", "target", "local", "validation", "deletes", "vars", "data"}
+TOP_KEYS = {
+    "scope",
+    "inventory",
+    "target",
+    "local",
+    "validation",
+    "deletes",
+    "vars",
+    "data",
+}
 
 
 def load_config(path: str | None = None, root: str = ".") -> Config:
@@ -159,8 +189,10 @@ def _read_top(reader: _Reader, document: dict, config: Config) -> None:
     config.target = reader.string(document, "target", config.target, TARGETS)
     config.inventory = _string_list(reader, document, "inventory", config.inventory)
     local = reader.mapping(document.get("local"), "local", document, {"path"})
-    config.local_path = reader.string(local, "path", config.local_path) if local else (
-        config.local_path
+    config.local_path = (
+        reader.string(local, "path", config.local_path)
+        if local
+        else (config.local_path)
     )
     _read_validation(reader, document, config)
     deletes = reader.mapping(
@@ -182,7 +214,10 @@ def _read_top(reader: _Reader, document: dict, config: Config) -> None:
 
 def _read_validation(reader: _Reader, document: dict, config: Config) -> None:
     node = reader.mapping(
-        document.get("validation"), "validation", document, {"strict", "data_model", "classes"}
+        document.get("validation"),
+        "validation",
+        document,
+        {"strict", "data_model", "classes"},
     )
     strict = node.get("strict", False)
     if not isinstance(strict, bool):
@@ -190,21 +225,31 @@ def _read_validation(reader: _Reader, document: dict, config: Config) -> None:
     level = reader.string(node, "data_model", "error", LEVELS) if node else "error"
     classes = node.get("classes") or {}
     if not isinstance(classes, dict):
-        reader.fail(node, "classes", "'classes' must map class names to error or warning")
+        reader.fail(
+            node, "classes", "'classes' must map class names to error or warning"
+        )
     for name, value in classes.items():
         if value not in LEVELS:
             reader.fail(
-                classes, name, f"level for class {name} must be error or warning, found {value!r}"
+                classes,
+                name,
+                f"level for class {name} must be error or warning, found {value!r}",
             )
     config.validation = ValidationConfig(strict, level, dict(classes))
 
 
-def _string_list(reader: _Reader, node: dict, key: str, default: list[str]) -> list[str]:
+def _string_list(
+    reader: _Reader, node: dict, key: str, default: list[str]
+) -> list[str]:
     value = node.get(key, default)
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, list) or not value or not all(
-        isinstance(item, str) and item for item in value
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(item, str) and item for item in value)
     ):
-        reader.fail(node, key, f"'{key}' must be a path or a list of paths, found {value!r}")
+        reader.fail(
+            node, key, f"'{key}' must be a path or a list of paths, found {value!r}"
+        )
     return list(value)

@@ -16,10 +16,18 @@ def make_console(color: str = "auto", stderr: bool = False) -> Console:
     """
     stream = sys.stderr if stderr else sys.stdout
     if color == "always":
-        return Console(file=stream, force_terminal=True, highlight=False, soft_wrap=True)
+        return Console(
+            file=stream, force_terminal=True, highlight=False, soft_wrap=True
+        )
     if color == "never":
-        return Console(file=stream, no_color=True, color_system=None, highlight=False,
-                       soft_wrap=True, force_terminal=False)
+        return Console(
+            file=stream,
+            no_color=True,
+            color_system=None,
+            highlight=False,
+            soft_wrap=True,
+            force_terminal=False,
+        )
     return Console(file=stream, highlight=False, soft_wrap=True)
 
 

@@ -41,7 +41,12 @@ class Diagnostic:
         return self.severity is Severity.ERROR
 
     def sort_key(self) -> tuple:
-        return (self.location, self.severity is not Severity.ERROR, self.rule, self.message)
+        return (
+            self.location,
+            self.severity is not Severity.ERROR,
+            self.rule,
+            self.message,
+        )
 
     def __str__(self) -> str:
         return f"{self.location}: {self.severity.value}: {self.message} [{self.rule}]"

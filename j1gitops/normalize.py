@@ -61,7 +61,7 @@ def values_equal(left: Any, right: Any) -> bool:
         return type(left) is type(right) and left == right
     if isinstance(left, list) and isinstance(right, list):
         return len(left) == len(right) and all(
-            values_equal(a, b) for a, b in zip(left, right)
+            values_equal(a, b) for a, b in zip(left, right, strict=True)
         )
     if isinstance(left, list) or isinstance(right, list):
         return False

@@ -44,19 +44,23 @@ def check_inventory(
 ) -> CheckedInventory:
     """Read the inventory files and validate them; nothing here touches a target."""
     read = read_inventory(
-        paths or config.inventory, root=config.root, render_template=template_renderer(config)
+        paths or config.inventory,
+        root=config.root,
+        render_template=template_renderer(config),
     )
     diagnostics = list(read.diagnostics)
     if not read.inventory.files and not read.diagnostics:
         where = ", ".join(paths or config.inventory)
-        diagnostics.append(
-            warning_no_files(where)
-        )
+        diagnostics.append(warning_no_files(where))
     diagnostics += validate_inventory(read.inventory, config, strict)
-    return CheckedInventory(read.inventory, sort_diagnostics(diagnostics), read.failed_files)
+    return CheckedInventory(
+        read.inventory, sort_diagnostics(diagnostics), read.failed_files
+    )
 
 
-def validate_inventory(inventory: Inventory, config: Config, strict: bool | None) -> list:
+def validate_inventory(
+    inventory: Inventory, config: Config, strict: bool | None
+) -> list:
     """Convert ISO dates, then run J1's platform rules and the data-model schemas."""
     # TODO: wire the validation package in once it lands.
     return []
@@ -72,7 +76,9 @@ def warning_no_files(where: str) -> Diagnostic:
     )
 
 
-def open_target(config: Config, name: str | None = None, local_path: str | None = None) -> Target:
+def open_target(
+    config: Config, name: str | None = None, local_path: str | None = None
+) -> Target:
     """Open the target that the options or the config name."""
     target = name or config.target
     if target == "local":
@@ -89,7 +95,9 @@ def open_target(config: Config, name: str | None = None, local_path: str | None 
     raise UsageError(f"unknown target {target!r}; use local or jupiterone")
 
 
-def missing_external_diagnostics(inventory: Inventory, target: Target) -> list[Diagnostic]:
+def missing_external_diagnostics(
+    inventory: Inventory, target: Target
+) -> list[Diagnostic]:
     """Check that every relationship end outside the inventory exists in the target."""
     refs = []
     owners = []
@@ -108,6 +116,6 @@ def missing_external_diagnostics(inventory: Inventory, target: Target) -> list[D
             f"in the target; create that entity first or fix the reference",
             "external-not-found",
         )
-        for ref, relationship in zip(refs, owners)
+        for ref, relationship in zip(refs, owners, strict=True)
         if id(ref) in missing
     ]

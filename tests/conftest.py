@@ -54,9 +54,18 @@ def loopback_only(monkeypatch):
 def no_j1_credentials(monkeypatch):
     """Keep real J1 credentials of the machine out of every test."""
     for name in (
-        "J1_API_KEY", "J1_API_TOKEN", "J1_ACCOUNT_ID", "J1_REGION", "J1_API_BASE_URL",
-        "J1_GRAPHQL_URL", "JUPITERONE_API_KEY", "JUPITERONE_ACCOUNT_ID",
-        "JUPITERONE_ACCOUNT", "JUPITERONE_TOKEN", "NO_COLOR", "FORCE_COLOR",
+        "J1_API_KEY",
+        "J1_API_TOKEN",
+        "J1_ACCOUNT_ID",
+        "J1_REGION",
+        "J1_API_BASE_URL",
+        "J1_GRAPHQL_URL",
+        "JUPITERONE_API_KEY",
+        "JUPITERONE_ACCOUNT_ID",
+        "JUPITERONE_ACCOUNT",
+        "JUPITERONE_TOKEN",
+        "NO_COLOR",
+        "FORCE_COLOR",
     ):
         monkeypatch.delenv(name, raising=False)
 

@@ -7,39 +7,57 @@ import re
 
 
 def summary_line(output: str) -> str:
-    return [line for line in output.splitlines() if line.startswith(("Plan:", "No changes."))][-1]
+    return [
+        line
+        for line in output.splitlines()
+        if line.startswith(("Plan:", "No changes."))
+    ][-1]
 
 
 def test_plan_apply_plan_edit_delete(cli, example_repo):
     first = cli("plan", cwd=example_repo)
     assert first.exit_code == 0, first.stderr
-    created = re.match(r"Plan: (\d+) to create, 0 to update, 0 to delete\.", summary_line(first.stdout))
+    created = re.match(
+        r"Plan: (\d+) to create, 0 to update, 0 to delete\.", summary_line(first.stdout)
+    )
     assert created and int(created.group(1)) >= 80
     assert not (example_repo / ".j1gitops/local.db").exists()  # plan never writes
 
     applied = cli("apply", "--auto-approve", cwd=example_repo)
     assert applied.exit_code == 0, applied.stderr
-    assert f"Apply complete: {created.group(1)} created, 0 updated, 0 deleted." in applied.stdout
+    assert (
+        f"Apply complete: {created.group(1)} created, 0 updated, 0 deleted."
+        in applied.stdout
+    )
 
     again = cli("plan", "--detailed-exitcode", cwd=example_repo)
     assert again.exit_code == 0, again.stderr
     assert summary_line(again.stdout) == "No changes."
 
     people = example_repo / "inventory/people.yaml"
-    people.write_text(people.read_text().replace("title: Security Engineer", "title: CISO"))
+    people.write_text(
+        people.read_text().replace("title: Security Engineer", "title: CISO")
+    )
     edited = cli("plan", "--detailed-exitcode", "--format", "json", cwd=example_repo)
     assert edited.exit_code == 2
     document = json.loads(edited.stdout)
     (change,) = document["changes"]
     assert (change["action"], change["key"]) == ("update", "employee:carla.mendes")
     assert change["properties"] == [
-        {"name": "title", "change": "changed", "before": "Security Engineer", "after": "CISO"}
+        {
+            "name": "title",
+            "change": "changed",
+            "before": "Security Engineer",
+            "after": "CISO",
+        }
     ]
 
     (example_repo / "inventory/policies.yaml").unlink()
     deleted = cli("plan", "--format", "json", cwd=example_repo)
     document = json.loads(deleted.stdout)
-    deletes = sorted((c["kind"], c["key"]) for c in document["changes"] if c["action"] == "delete")
+    deletes = sorted(
+        (c["kind"], c["key"]) for c in document["changes"] if c["action"] == "delete"
+    )
     assert deletes == [
         ("entity", "policy:acceptable-use"),
         ("entity", "policy:access-control"),
@@ -79,7 +97,10 @@ def test_usage_error_exits_one_not_two(cli, example_repo):
 def test_bad_format_is_one_line(cli, example_repo):
     result = cli("plan", "--format", "xml", cwd=example_repo)
     assert result.exit_code == 1
-    assert result.stderr.strip() == "Error: invalid --format 'xml'; use one of text, markdown, json"
+    assert (
+        result.stderr.strip()
+        == "Error: invalid --format 'xml'; use one of text, markdown, json"
+    )
 
 
 def test_plan_output_on_stdout_diagnostics_on_stderr(cli, example_repo):

@@ -30,7 +30,11 @@ def test_full_file(tmp_path):
         "deletes: {max_count: 5, max_percent: 10}\nvars: {env: prod}\ndata: {hosts: h.csv}\n",
     )
     config = load_config(root=root)
-    assert (config.scope, config.inventory, config.target) == ("acme", ["a", "b"], "jupiterone")
+    assert (config.scope, config.inventory, config.target) == (
+        "acme",
+        ["a", "b"],
+        "jupiterone",
+    )
     assert config.local_path == "x.db"
     assert config.validation.strict is True
     assert config.validation.data_model == "warning"

@@ -15,14 +15,21 @@ SCOPE = "test-scope"
 HERE = Location("inv.yaml", 1, 1)
 
 
-def entity(key="device:0001", properties=None, classes=("Device",), type_="acme_laptop"):
+def entity(
+    key="device:0001", properties=None, classes=("Device",), type_="acme_laptop"
+):
     return Entity(key, type_, tuple(classes), dict(properties or {}), HERE)
 
 
 def relationship(from_key="person:0001", to_key="device:0001", properties=None):
     return Relationship(
-        f"{from_key}|owns|{to_key}", "acme_person_owns_laptop", "OWNS",
-        EntityRef(key=from_key), EntityRef(key=to_key), dict(properties or {}), HERE,
+        f"{from_key}|owns|{to_key}",
+        "acme_person_owns_laptop",
+        "OWNS",
+        EntityRef(key=from_key),
+        EntityRef(key=to_key),
+        dict(properties or {}),
+        HERE,
     )
 
 
@@ -48,29 +55,78 @@ CASES = [
     ("create", [], [entity(properties={"name": "a"})], [("create", "device:0001", [])]),
     ("delete", [entity()], [], [("delete", "device:0001", [])]),
     ("unchanged", [entity(properties={"n": 1})], [entity(properties={"n": 1})], []),
-    ("int equals float", [entity(properties={"n": 1})], [entity(properties={"n": 1.0})], []),
-    ("bool is not int", [entity(properties={"n": 1})], [entity(properties={"n": True})],
-     [("update", "device:0001", [("n", "changed")])]),
-    ("class string or list", [entity(classes=["Device"])], [entity(classes=("Device",))], []),
-    ("class order ignored", [entity(classes=["Host", "Device"])],
-     [entity(classes=("Device", "Host"))], []),
-    ("class changed", [entity(classes=["Device"])], [entity(classes=("Host",))],
-     [("update", "device:0001", [("_class", "changed")])]),
-    ("null is absent", [entity(properties={})], [entity(properties={"serial": None})], []),
-    ("property added", [entity()], [entity(properties={"a": "x"})],
-     [("update", "device:0001", [("a", "added")])]),
-    ("property removed", [entity(properties={"a": "x"})], [entity()],
-     [("update", "device:0001", [("a", "removed")])]),
-    ("property changed", [entity(properties={"a": "x"})], [entity(properties={"a": "y"})],
-     [("update", "device:0001", [("a", "changed")])]),
-    ("list order matters", [entity(properties={"a": ["x", "y"]})],
-     [entity(properties={"a": ["y", "x"]})], [("update", "device:0001", [("a", "changed")])]),
-    ("type changed", [entity()], [entity(type_="acme_desktop")],
-     [("update", "device:0001", [("_type", "changed")])]),
+    (
+        "int equals float",
+        [entity(properties={"n": 1})],
+        [entity(properties={"n": 1.0})],
+        [],
+    ),
+    (
+        "bool is not int",
+        [entity(properties={"n": 1})],
+        [entity(properties={"n": True})],
+        [("update", "device:0001", [("n", "changed")])],
+    ),
+    (
+        "class string or list",
+        [entity(classes=["Device"])],
+        [entity(classes=("Device",))],
+        [],
+    ),
+    (
+        "class order ignored",
+        [entity(classes=["Host", "Device"])],
+        [entity(classes=("Device", "Host"))],
+        [],
+    ),
+    (
+        "class changed",
+        [entity(classes=["Device"])],
+        [entity(classes=("Host",))],
+        [("update", "device:0001", [("_class", "changed")])],
+    ),
+    (
+        "null is absent",
+        [entity(properties={})],
+        [entity(properties={"serial": None})],
+        [],
+    ),
+    (
+        "property added",
+        [entity()],
+        [entity(properties={"a": "x"})],
+        [("update", "device:0001", [("a", "added")])],
+    ),
+    (
+        "property removed",
+        [entity(properties={"a": "x"})],
+        [entity()],
+        [("update", "device:0001", [("a", "removed")])],
+    ),
+    (
+        "property changed",
+        [entity(properties={"a": "x"})],
+        [entity(properties={"a": "y"})],
+        [("update", "device:0001", [("a", "changed")])],
+    ),
+    (
+        "list order matters",
+        [entity(properties={"a": ["x", "y"]})],
+        [entity(properties={"a": ["y", "x"]})],
+        [("update", "device:0001", [("a", "changed")])],
+    ),
+    (
+        "type changed",
+        [entity()],
+        [entity(type_="acme_desktop")],
+        [("update", "device:0001", [("_type", "changed")])],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "live", "desired", "expected"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("name", "live", "desired", "expected"), CASES, ids=[c[0] for c in CASES]
+)
 def test_entity_plan(name, live, desired, expected):
     plan = plan_for(Inventory(entities=desired), Inventory(entities=live))
     actual = [
@@ -82,7 +138,9 @@ def test_entity_plan(name, live, desired, expected):
 
 def test_unchanged_count():
     same = [entity("device:0001"), entity("device:0002")]
-    plan = plan_for(Inventory(entities=same + [entity("device:0003")]), Inventory(entities=same))
+    plan = plan_for(
+        Inventory(entities=same + [entity("device:0003")]), Inventory(entities=same)
+    )
     assert plan.unchanged_entities == 2
     assert plan.summary() == "Plan: 1 to create, 0 to update, 0 to delete."
 
@@ -107,7 +165,9 @@ def test_relationship_create_update_delete():
         (Kind.RELATIONSHIP, Action.UPDATE, "person:0001|owns|device:0001"),
     ]
     update = plan.changes[2]
-    assert [(p.name, p.before, p.after) for p in update.properties] == [("since", 2020, 2021)]
+    assert [(p.name, p.before, p.after) for p in update.properties] == [
+        ("since", 2020, 2021)
+    ]
 
 
 def test_relationship_unchanged_after_apply():
@@ -118,8 +178,10 @@ def test_relationship_unchanged_after_apply():
 
 
 def test_relationship_end_moved():
-    live = Inventory(entities=[PERSON, entity(), entity("device:0002")],
-                     relationships=[relationship()])
+    live = Inventory(
+        entities=[PERSON, entity(), entity("device:0002")],
+        relationships=[relationship()],
+    )
     moved = relationship()
     moved.to_ref = EntityRef(key="device:0002")
     desired = Inventory(entities=live.entities, relationships=[moved])
@@ -143,7 +205,9 @@ def test_other_scope_never_deleted():
     other = desired_state(Inventory(entities=[entity("device:other")]))
     store.synchronize("other-scope", other.entities, [])
     entities, relationships = store.read_scope(SCOPE)
-    plan, _ = compute_plan(Inventory(), LiveState(entities, relationships), SCOPE, "local")
+    plan, _ = compute_plan(
+        Inventory(), LiveState(entities, relationships), SCOPE, "local"
+    )
     assert plan.changes == []
 
 

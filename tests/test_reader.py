@@ -72,7 +72,9 @@ def test_j1_cli_shape(tmp_path):
     assert result.diagnostics == []
     (entity,) = result.inventory.entities
     assert (entity.key, entity.type, entity.classes) == (
-        "vendor:acme-corp", "acme_vendor", ("Vendor",)
+        "vendor:acme-corp",
+        "acme_vendor",
+        ("Vendor",),
     )
     assert entity.properties == {"name": "Acme", "category": "software"}
     assert entity.property_location("category").line == 6
@@ -89,7 +91,10 @@ def test_json_bulk_document(tmp_path):
     ("text", "message"),
     [
         ("- _type: t\n  _class: Vendor\n", "missing required _key"),
-        ("- _key: 5\n  _type: t\n  _class: Vendor\n", "_key must be a non-empty string"),
+        (
+            "- _key: 5\n  _type: t\n  _class: Vendor\n",
+            "_key must be a non-empty string",
+        ),
         ("- _key: k\n  _class: Vendor\n", "missing required _type"),
         ("- _key: k\n  _type: t\n", "missing required _class"),
         ("- _key: k\n  _type: t\n  _class: []\n", "_class must be a class name"),
@@ -98,8 +103,14 @@ def test_json_bulk_document(tmp_path):
         ("entities: {}\n", "'entities' must be a list"),
         ("entity: []\n", "unknown top-level key 'entity'"),
         ("42\n", "a document must be a mapping"),
-        ("- _key: k\n  _type: t\n  _class: V\n  _j1gitops: yes\n", "_j1gitops must be a mapping"),
-        ("- _key: k\n  _type: t\n  _class: V\n  _j1gitops: {keep: true}\n", "invalid _j1gitops"),
+        (
+            "- _key: k\n  _type: t\n  _class: V\n  _j1gitops: yes\n",
+            "_j1gitops must be a mapping",
+        ),
+        (
+            "- _key: k\n  _type: t\n  _class: V\n  _j1gitops: {keep: true}\n",
+            "invalid _j1gitops",
+        ),
     ],
 )
 def test_malformed_entity(tmp_path, text, message):
@@ -125,7 +136,10 @@ def test_malformed_entity(tmp_path, text, message):
             "_class: HAS\n    _fromEntityKey: a\n    _toEntityKey: b\n    _toEntityScope: s",
             "_toEntitySource and _toEntityScope together",
         ),
-        ("_class: HAS\n    _fromEntityKey: a\n    _toEntityKey: 7", "must be a non-empty"),
+        (
+            "_class: HAS\n    _fromEntityKey: a\n    _toEntityKey: 7",
+            "must be a non-empty",
+        ),
         (
             "_class: HAS\n    _fromEntityKey: a\n    _toEntityId: abcdef-123",
             "its _type cannot be derived",
@@ -188,7 +202,14 @@ def test_relationship_key_matches_sdk():
 
 
 def test_discover_files_sorted_and_recursive(tmp_path):
-    for name in ["b.yaml", "a/z.yml", "a/y.json", "c.txt", ".hidden.yaml", ".git/x.yaml"]:
+    for name in [
+        "b.yaml",
+        "a/z.yml",
+        "a/y.json",
+        "c.txt",
+        ".hidden.yaml",
+        ".git/x.yaml",
+    ]:
         write(tmp_path, name, "[]\n")
     files, diagnostics = discover_files(["."], root=str(tmp_path))
     assert files == ["a/y.json", "a/z.yml", "b.yaml"]

@@ -14,8 +14,14 @@ def ent(key, **properties):
 
 
 def rel(key, from_key, to_key, **extra):
-    return {"_key": key, "_type": "acme_thing_has_thing", "_class": "HAS",
-            "_fromEntityKey": from_key, "_toEntityKey": to_key, **extra}
+    return {
+        "_key": key,
+        "_type": "acme_thing_has_thing",
+        "_class": "HAS",
+        "_fromEntityKey": from_key,
+        "_toEntityKey": to_key,
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -52,13 +58,18 @@ def test_update_replaces_properties(store):
     (obj,), _ = store.read_scope("s")
     assert "extra" not in obj
     assert (obj["name"], obj["_version"], obj["_beginOn"], obj["_createdOn"]) == (
-        "b", 2, 2000, 1000
+        "b",
+        2,
+        2000,
+        1000,
     )
 
 
 def test_diff_deletes_missing_and_cascades(store):
     store.synchronize(
-        "s", [ent("thing-0001"), ent("thing-0002")], [rel("r1", "thing-0001", "thing-0002")]
+        "s",
+        [ent("thing-0001"), ent("thing-0002")],
+        [rel("r1", "thing-0001", "thing-0002")],
     )
     counts = store.synchronize("s", [ent("thing-0001")], [])
     assert counts.numEntitiesDeleted == 1
@@ -69,8 +80,17 @@ def test_diff_deletes_missing_and_cascades(store):
 def test_delete_cascades_into_other_scopes(store):
     store.synchronize("a", [ent("thing-0001")], [])
     store.synchronize(
-        "b", [ent("thing-0002")],
-        [rel("r1", "thing-0002", "thing-0001", _toEntitySource="api", _toEntityScope="a")],
+        "b",
+        [ent("thing-0002")],
+        [
+            rel(
+                "r1",
+                "thing-0002",
+                "thing-0001",
+                _toEntitySource="api",
+                _toEntityScope="a",
+            )
+        ],
     )
     assert store.count("b") == (1, 1)
     store.synchronize("a", [], [])
@@ -87,7 +107,9 @@ def test_scopes_are_separate(store):
 
 
 def test_missing_end_counted_not_created(store):
-    counts = store.synchronize("s", [ent("thing-0001")], [rel("r1", "thing-0001", "nope")])
+    counts = store.synchronize(
+        "s", [ent("thing-0001")], [rel("r1", "thing-0001", "nope")]
+    )
     assert counts.numRelationshipCreateErrors == 1
     assert counts.relationship_errors == [("r1", "the to entity was not found")]
     assert store.count("s") == (1, 0)
@@ -96,8 +118,13 @@ def test_missing_end_counted_not_created(store):
 def test_relationship_by_id(store):
     store.synchronize("a", [ent("thing-0001")], [])
     target = entity_id("a", "thing-0001")
-    relationship = {"_key": "r1", "_type": "t", "_class": "HAS",
-                    "_fromEntityKey": "thing-0002", "_toEntityId": target}
+    relationship = {
+        "_key": "r1",
+        "_type": "t",
+        "_class": "HAS",
+        "_fromEntityKey": "thing-0002",
+        "_toEntityId": target,
+    }
     counts = store.synchronize("b", [ent("thing-0002")], [relationship])
     assert counts.numRelationshipsCreated == 1
     _, (obj,) = store.read_scope("b")
@@ -114,7 +141,10 @@ def test_duplicate_key_rejected_and_nothing_written(store):
 
 def test_ignore_duplicates_last_wins(store):
     store.synchronize(
-        "s", [ent("thing-0001", n=1), ent("thing-0001", n=2)], [], ignore_duplicates=True
+        "s",
+        [ent("thing-0001", n=1), ent("thing-0001", n=2)],
+        [],
+        ignore_duplicates=True,
     )
     (obj,), _ = store.read_scope("s")
     assert obj["n"] == 2

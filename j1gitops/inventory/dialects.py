@@ -117,7 +117,9 @@ class DocumentReader:
                 return None
         properties = item.get("properties") or {}
         if not isinstance(properties, dict):
-            self.fail(item, "'properties' must be a mapping", "document-shape", "properties")
+            self.fail(
+                item, "'properties' must be a mapping", "document-shape", "properties"
+            )
             return None
         converted = SourceDict()
         converted.position = item.position
@@ -137,7 +139,11 @@ class DocumentReader:
 
     def read_entity(self, item: Any) -> None:
         if not isinstance(item, dict):
-            self.fail(item, f"an entity must be a mapping, found {_kind(item)}", "entity-shape")
+            self.fail(
+                item,
+                f"an entity must be a mapping, found {_kind(item)}",
+                "entity-shape",
+            )
             return
         key = self.identity_field(item, "_key", "entity")
         type_ = self.identity_field(item, "_type", "entity")
@@ -165,7 +171,9 @@ class DocumentReader:
     def identity_field(self, item: SourceDict, name: str, kind: str) -> str | None:
         value = item.get(name)
         if name not in item:
-            self.fail(item, f"{kind} is missing required {name}; add it", "required-field")
+            self.fail(
+                item, f"{kind} is missing required {name}; add it", "required-field"
+            )
             return None
         if not isinstance(value, str) or not value.strip():
             self.fail(
@@ -180,7 +188,9 @@ class DocumentReader:
     def entity_classes(self, item: SourceDict) -> tuple[str, ...] | None:
         value = item.get("_class")
         if "_class" not in item:
-            self.fail(item, "entity is missing required _class; add it", "required-field")
+            self.fail(
+                item, "entity is missing required _class; add it", "required-field"
+            )
             return None
         values = value if isinstance(value, list) else [value]
         if not values or not all(isinstance(v, str) and v.strip() for v in values):
@@ -220,7 +230,9 @@ class DocumentReader:
     def read_relationship(self, item: Any) -> None:
         if not isinstance(item, dict):
             self.fail(
-                item, f"a relationship must be a mapping, found {_kind(item)}", "entity-shape"
+                item,
+                f"a relationship must be a mapping, found {_kind(item)}",
+                "entity-shape",
             )
             return
         verb = self.identity_field(item, "_class", "relationship")

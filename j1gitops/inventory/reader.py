@@ -35,7 +35,9 @@ def is_inventory_file(name: str, with_templates: bool = True) -> bool:
     return with_templates and name.endswith(TEMPLATE_SUFFIXES)
 
 
-def discover_files(paths: Iterable[str], root: str = ".") -> tuple[list[str], list[Diagnostic]]:
+def discover_files(
+    paths: Iterable[str], root: str = "."
+) -> tuple[list[str], list[Diagnostic]]:
     """Return every inventory file under ``paths`` in a stable (sorted) order.
 
     Hidden files and folders (names starting with ".") are skipped. A path
@@ -87,7 +89,11 @@ def read_inventory(
         if display.endswith(TEMPLATE_SUFFIXES):
             if render_template is None:
                 result.diagnostics.append(
-                    error(Location(display), "templates are not supported here", "template")
+                    error(
+                        Location(display),
+                        "templates are not supported here",
+                        "template",
+                    )
                 )
                 result.failed_files.append(display)
                 continue
@@ -106,7 +112,9 @@ def add_loaded_file(result: ReadResult, loaded: LoadedFile) -> None:
     """Read the documents of one loaded file into ``result``."""
     result.diagnostics.extend(loaded.diagnostics)
     reader = DocumentReader(loaded.path)
-    for document, position in zip(loaded.documents, loaded.document_positions):
+    for document, position in zip(
+        loaded.documents, loaded.document_positions, strict=True
+    ):
         reader.read_document(document, position)
     result.diagnostics.extend(reader.diagnostics)
     if loaded.failed or any(d.is_error for d in reader.diagnostics):

@@ -157,7 +157,9 @@ def load_text(text: str, path: str) -> LoadedFile:
             result.document_positions.append(_position(node))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        location = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
+        location = (
+            Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
+        )
         problem = exc.problem or exc.context or "invalid YAML"
         result.diagnostics.append(
             error(location, f"invalid YAML: {problem}", "yaml-syntax")
@@ -172,7 +174,9 @@ def load_text(text: str, path: str) -> LoadedFile:
             location = Location(
                 path, prefix.count("\n") + 1, position - (prefix.rfind("\n") + 1) + 1
             )
-        result.diagnostics.append(error(location, f"invalid YAML: {message}", "yaml-syntax"))
+        result.diagnostics.append(
+            error(location, f"invalid YAML: {message}", "yaml-syntax")
+        )
     finally:
         loader.dispose()
     return result
@@ -281,8 +285,10 @@ class _Walker:
             return text
         lowered = text.lower()
         if lowered.endswith(("inf", "nan")):
-            return -math.inf if lowered.startswith("-") else (
-                math.nan if "nan" in lowered else math.inf
+            return (
+                -math.inf
+                if lowered.startswith("-")
+                else (math.nan if "nan" in lowered else math.inf)
             )
         return float(text)
 
@@ -303,7 +309,11 @@ class _Walker:
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 self.diagnostics.append(
-                    error(self.location(key_node), "mapping keys must be strings", "yaml-key")
+                    error(
+                        self.location(key_node),
+                        "mapping keys must be strings",
+                        "yaml-key",
+                    )
                 )
                 continue
             # Keys are names: "1" and "true" as keys stay strings.

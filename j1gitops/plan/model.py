@@ -72,7 +72,12 @@ class Change:
     protected: bool = False
 
     def sort_key(self) -> tuple:
-        return (ACTION_ORDER[self.action], self.kind != Kind.ENTITY, self.type, self.key)
+        return (
+            ACTION_ORDER[self.action],
+            self.kind != Kind.ENTITY,
+            self.type,
+            self.key,
+        )
 
     def to_dict(self) -> dict:
         return {
@@ -141,7 +146,11 @@ class Plan:
         counts = Counts()
         for change in self.changes:
             if kind is None or change.kind is kind:
-                setattr(counts, change.action.value, getattr(counts, change.action.value) + 1)
+                setattr(
+                    counts,
+                    change.action.value,
+                    getattr(counts, change.action.value) + 1,
+                )
         return counts
 
     def by_action(self, action: Action) -> list[Change]:

@@ -18,7 +18,10 @@ from j1gitops.targets.base import DesiredState, LiveState
 # Relationship fields that say where its ends are.
 END_FIELDS = ("_fromEntityKey", "_toEntityKey", "_fromEntityId", "_toEntityId")
 SCOPED_END_FIELDS = (
-    "_fromEntitySource", "_fromEntityScope", "_toEntitySource", "_toEntityScope",
+    "_fromEntitySource",
+    "_fromEntityScope",
+    "_toEntitySource",
+    "_toEntityScope",
 )
 
 
@@ -27,7 +30,9 @@ def entity_object(entity: Entity) -> dict[str, Any]:
     obj: dict[str, Any] = {
         "_key": entity.key,
         "_type": entity.type,
-        "_class": entity.classes[0] if len(entity.classes) == 1 else list(entity.classes),
+        "_class": entity.classes[0]
+        if len(entity.classes) == 1
+        else list(entity.classes),
     }
     obj.update(canonical_properties(entity.properties))
     return obj
@@ -123,7 +128,9 @@ def _ends_match(desired: dict, live: dict) -> bool:
     return True
 
 
-def property_changes(before: dict, after: dict, ignore: tuple = ()) -> list[PropertyChange]:
+def property_changes(
+    before: dict, after: dict, ignore: tuple = ()
+) -> list[PropertyChange]:
     """Compare two objects field by field: added, changed and removed properties."""
     changes = []
     for name in sorted(set(before) | set(after)):
@@ -145,33 +152,60 @@ def _class_key(value: Any) -> tuple:
 def _entity_changes(inventory: Inventory, desired: list[dict], live: list[dict]):
     live_by_key = {obj.get("_key"): obj for obj in live}
     changes, unchanged = [], 0
-    for entity, after in zip(inventory.entities, desired):
+    for entity, after in zip(inventory.entities, desired, strict=True):
         stored = live_by_key.pop(entity.key, None)
         source = f"{entity.location.file}:{entity.location.line}"
         if stored is None:
             changes.append(
-                Change(Kind.ENTITY, Action.CREATE, entity.key, entity.type,
-                       "not in the target", after=after, source=source,
-                       protected=entity.protected)
+                Change(
+                    Kind.ENTITY,
+                    Action.CREATE,
+                    entity.key,
+                    entity.type,
+                    "not in the target",
+                    after=after,
+                    source=source,
+                    protected=entity.protected,
+                )
             )
             continue
         before = _live_entity(stored)
         diff = property_changes(before, after, ignore=("_class",))
         if _class_key(before["_class"]) != _class_key(after["_class"]):
-            diff.insert(0, PropertyChange("_class", "changed", before["_class"], after["_class"]))
+            diff.insert(
+                0,
+                PropertyChange("_class", "changed", before["_class"], after["_class"]),
+            )
         if not diff:
             unchanged += 1
             continue
         changes.append(
-            Change(Kind.ENTITY, Action.UPDATE, entity.key, entity.type,
-                   "properties differ", before=before, after=after, properties=diff,
-                   source=source, id=stored.get("_id"), protected=entity.protected)
+            Change(
+                Kind.ENTITY,
+                Action.UPDATE,
+                entity.key,
+                entity.type,
+                "properties differ",
+                before=before,
+                after=after,
+                properties=diff,
+                source=source,
+                id=stored.get("_id"),
+                protected=entity.protected,
+            )
         )
     for key, stored in sorted(live_by_key.items(), key=lambda item: str(item[0])):
         before = _live_entity(stored)
         changes.append(
-            Change(Kind.ENTITY, Action.DELETE, key, str(before["_type"]),
-                   "not in the inventory", before=before, id=stored.get("_id"))
+            Change(
+                Kind.ENTITY,
+                Action.DELETE,
+                key,
+                str(before["_type"]),
+                "not in the inventory",
+                before=before,
+                id=stored.get("_id"),
+            )
         )
     return changes, unchanged
 
@@ -181,13 +215,20 @@ def _relationship_changes(
 ):
     live_by_key = {obj.get("_key"): obj for obj in live}
     changes, unchanged = [], 0
-    for relationship, after in zip(inventory.relationships, desired):
+    for relationship, after in zip(inventory.relationships, desired, strict=True):
         stored = live_by_key.pop(relationship.key, None)
         source = f"{relationship.location.file}:{relationship.location.line}"
         if stored is None:
             changes.append(
-                Change(Kind.RELATIONSHIP, Action.CREATE, relationship.key,
-                       relationship.type, "not in the target", after=after, source=source)
+                Change(
+                    Kind.RELATIONSHIP,
+                    Action.CREATE,
+                    relationship.key,
+                    relationship.type,
+                    "not in the target",
+                    after=after,
+                    source=source,
+                )
             )
             continue
         before = _live_relationship(stored, scope)
@@ -196,20 +237,38 @@ def _relationship_changes(
         if not _ends_match(after, before):
             for name in END_FIELDS + SCOPED_END_FIELDS:
                 if name in after and not values_equal(before.get(name), after[name]):
-                    diff.append(PropertyChange(name, "changed", before.get(name), after[name]))
+                    diff.append(
+                        PropertyChange(name, "changed", before.get(name), after[name])
+                    )
         if not diff:
             unchanged += 1
             continue
         changes.append(
-            Change(Kind.RELATIONSHIP, Action.UPDATE, relationship.key, relationship.type,
-                   "properties differ", before=before, after=after, properties=diff,
-                   source=source, id=stored.get("_id"))
+            Change(
+                Kind.RELATIONSHIP,
+                Action.UPDATE,
+                relationship.key,
+                relationship.type,
+                "properties differ",
+                before=before,
+                after=after,
+                properties=diff,
+                source=source,
+                id=stored.get("_id"),
+            )
         )
     for key, stored in sorted(live_by_key.items(), key=lambda item: str(item[0])):
         before = _live_relationship(stored, scope)
         changes.append(
-            Change(Kind.RELATIONSHIP, Action.DELETE, key, str(before["_type"]),
-                   "not in the inventory", before=before, id=stored.get("_id"))
+            Change(
+                Kind.RELATIONSHIP,
+                Action.DELETE,
+                key,
+                str(before["_type"]),
+                "not in the inventory",
+                before=before,
+                id=stored.get("_id"),
+            )
         )
     return changes, unchanged
 

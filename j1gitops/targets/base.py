@@ -54,7 +54,9 @@ class ApplyResult:
 
     @property
     def error_count(self) -> int:
-        return sum(value for name, value in self.counts.items() if name.endswith("Errors"))
+        return sum(
+            value for name, value in self.counts.items() if name.endswith("Errors")
+        )
 
     @property
     def succeeded(self) -> bool:
@@ -73,7 +75,9 @@ class Target(Protocol):
         """Return the external relationship ends (by ``_id``, or by source, scope and
         key) that do not exist in the target."""
 
-    def apply(self, scope: str, desired: DesiredState, progress: Progress) -> ApplyResult:
+    def apply(
+        self, scope: str, desired: DesiredState, progress: Progress
+    ) -> ApplyResult:
         """Make ``scope`` hold exactly ``desired``, as one DIFF synchronization."""
 
     def close(self) -> None:

@@ -57,7 +57,9 @@ class LocalTarget:
                 missing.append(ref)
         return missing
 
-    def apply(self, scope: str, desired: DesiredState, progress: Progress) -> ApplyResult:
+    def apply(
+        self, scope: str, desired: DesiredState, progress: Progress
+    ) -> ApplyResult:
         store = self.store(create=True)
         progress(
             f"synchronizing {len(desired.entities)} entities and "
@@ -66,7 +68,9 @@ class LocalTarget:
         try:
             counts = store.synchronize(scope, desired.entities, desired.relationships)
         except SyncDataError as exc:
-            raise TargetError(f"the local store rejected the upload: {exc}") from exc
+            raise TargetError(
+                f"the local store rejected the upload, so nothing was applied: {exc}"
+            ) from exc
         errors = [
             f"relationship {key!r} was not created: {reason}"
             for key, reason in counts.relationship_errors
