@@ -60,10 +60,18 @@ def check_inventory(
 
 def validate_inventory(
     inventory: Inventory, config: Config, strict: bool | None
-) -> list:
+) -> list[Diagnostic]:
     """Convert ISO dates, then run J1's platform rules and the data-model schemas."""
-    # TODO: wire the validation package in once it lands.
-    return []
+    from j1gitops.validation import ValidationSettings
+    from j1gitops.validation import validate_inventory as run_validation
+
+    settings = ValidationSettings(
+        strict=config.validation.strict if strict is None else strict,
+        data_model_level=config.validation.data_model,
+        class_levels=config.validation.classes,
+        scope=config.scope,
+    )
+    return run_validation(inventory, settings)
 
 
 def warning_no_files(where: str) -> Diagnostic:
