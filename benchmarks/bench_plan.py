@@ -27,7 +27,7 @@ import yaml
 
 SCOPE = "bench"
 RUNNER = r"""
-import json, resource, sys, time
+import json, sys, time
 started = time.perf_counter()
 code = 0
 try:
@@ -42,7 +42,10 @@ try:
 except SystemExit as exc:
     code = exc.code
 elapsed = time.perf_counter() - started
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# VmHWM is this process's own peak; ru_maxrss would include the parent's
+# peak, which Linux carries across fork and exec.
+with open("/proc/self/status") as status:
+    peak = next(int(l.split()[1]) * 1024 for l in status if l.startswith("VmHWM"))
 print(json.dumps({"seconds": elapsed, "peak_rss": peak, "exit_code": code}), file=sys.stderr)
 """
 

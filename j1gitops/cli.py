@@ -97,6 +97,31 @@ def validate(
     return run_validate(paths or [], config_path=config, strict=strict, form=form)
 
 
+AllowDeletesOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-deletes",
+        help="Allow more deletes than deletes.max_count/max_percent in the config. "
+        "Protected entities stay protected.",
+    ),
+]
+AllowEmptyOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-empty",
+        help="Allow an empty inventory to delete everything in the scope.",
+    ),
+]
+BaseRefOption = Annotated[
+    str | None,
+    typer.Option(
+        "--base-ref",
+        help="Git revision whose inventory also protects entities (default: HEAD), "
+        "such as the base of a pull request.",
+    ),
+]
+
+
 @app.command()
 def plan(
     paths: PathsArgument = None,
@@ -113,6 +138,18 @@ def plan(
         typer.Option("--detailed-exitcode",
                      help="Exit 0 with no changes, 2 with changes, 1 on error."),
     ] = False,
+    out: Annotated[
+        str | None,
+        typer.Option("--out", help="Save the plan to this file for 'apply FILE'."),
+    ] = None,
+    allow_deletes: AllowDeletesOption = False,
+    allow_empty: AllowEmptyOption = False,
+    base_ref: BaseRefOption = None,
+    details_url: Annotated[
+        str | None,
+        typer.Option("--details-url",
+                     help="Link to the full plan, named in a cut-off Markdown view."),
+    ] = None,
 ) -> int:
     """Show what apply would create, update and delete in the scope."""
     from j1gitops.commands.plan import PlanOptions, run_plan
@@ -121,13 +158,21 @@ def plan(
         PlanOptions(
             paths=paths or [], config_path=config, target=target, local_path=local_path,
             format=form, color=color, detailed_exitcode=detailed_exitcode, strict=strict,
+            out=out, allow_deletes=allow_deletes, allow_empty=allow_empty,
+            base_ref=base_ref, details_url=details_url,
         )
     )
 
 
 @app.command()
 def apply(
-    paths: PathsArgument = None,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="A saved plan from 'plan --out', alone; or inventory files or folders "
+            "(default: 'inventory' in the config)."
+        ),
+    ] = None,
     config: ConfigOption = None,
     target: TargetOption = None,
     local_path: LocalPathOption = None,
@@ -136,14 +181,18 @@ def apply(
         bool, typer.Option("--auto-approve", help="Apply without asking for confirmation.")
     ] = False,
     color: ColorOption = "auto",
+    allow_deletes: AllowDeletesOption = False,
+    allow_empty: AllowEmptyOption = False,
+    base_ref: BaseRefOption = None,
 ) -> int:
-    """Plan, show the plan, and apply it as one DIFF synchronization of the scope."""
+    """Apply a saved plan, or plan and apply the inventory as one DIFF synchronization."""
     from j1gitops.commands.apply import ApplyOptions, run_apply
 
     return run_apply(
         ApplyOptions(
             paths=paths or [], config_path=config, target=target, local_path=local_path,
             strict=strict, color=color, auto_approve=auto_approve,
+            allow_deletes=allow_deletes, allow_empty=allow_empty, base_ref=base_ref,
         )
     )
 
@@ -175,7 +224,7 @@ def _write_crash_log() -> str:
 
 def _report_usage_error(exc: Exception) -> int:
     """Print a command-line error with a pointer to the help; return its exit code."""
-    message = exc.format_message()
+    message = exc.format_message().rstrip(".")
     if not message:  # "no arguments, so show the help": help was printed already
         return 0
     context = getattr(exc, "ctx", None)

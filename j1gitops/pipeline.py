@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from j1gitops.config import Config
@@ -43,6 +46,30 @@ def check_inventory(
     config: Config, paths: list[str] | None = None, strict: bool | None = None
 ) -> CheckedInventory:
     """Read the inventory files and validate them; nothing here touches a target."""
+    with paused_garbage_collection():
+        return _check_inventory(config, paths, strict)
+
+
+@contextmanager
+def paused_garbage_collection() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while building large object graphs.
+
+    Reading 100,000 entities creates millions of objects and no reference cycles
+    that need collecting; with the collector running, its repeated full scans
+    of the growing heap cost as much as the parsing itself.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _check_inventory(
+    config: Config, paths: list[str] | None, strict: bool | None
+) -> CheckedInventory:
     read = read_inventory(
         paths or config.inventory,
         root=config.root,
