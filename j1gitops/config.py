@@ -36,6 +36,7 @@ CONFIG_FILE = "j1gitops.yaml"
 TARGETS = ("local", "jupiterone")
 LEVELS = ("error", "warning")
 # Keys that would redirect the API key; rejected with a pointer to the environment.
+URL_KEY_SUFFIXES = ("url", "uri", "endpoint", "host")
 FORBIDDEN_KEYS = {
     "url",
     "base_url",
@@ -82,6 +83,11 @@ class Config:
     root: str = "."
 
 
+def _names_url_or_credential(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in FORBIDDEN_KEYS or lowered.endswith(URL_KEY_SUFFIXES)
+
+
 class _Reader:
     """Check one mapping of the config file against what it may hold."""
 
@@ -110,7 +116,7 @@ class _Reader:
     ) -> None:
         if name in allowed:
             return
-        if name.lower() in FORBIDDEN_KEYS:
+        if _names_url_or_credential(name):
             self.fail(
                 node,
                 name,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from emulator_fixture import j1_emulator, j1_emulator_factory  # noqa: F401
 
 from j1gitops.cli import main
 

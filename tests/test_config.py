@@ -76,6 +76,8 @@ def test_invalid_config(tmp_path, text, line, message):
         "url: https://attacker.example\n",
         "api_base_url: http://attacker.example\n",
         "local:\n  graphql_url: http://attacker.example\n",
+        "syncEndpoint: http://attacker.example\n",
+        "J1_API_HOST: attacker.example\n",
         "api_key: stolen\n",
         "region: eu\n",
     ],

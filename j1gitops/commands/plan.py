@@ -22,6 +22,7 @@ from j1gitops.pipeline import (
     check_inventory,
     missing_external_diagnostics,
     open_target,
+    paused_garbage_collection,
 )
 from j1gitops.plan.guards import (
     Violation,
@@ -144,8 +145,9 @@ def _plan_against(target, config, checked, options: PlanOptions) -> PlanOutcome:
             f"{len(external)} relationship end(s) not found in the target",
             sort_diagnostics(checked.diagnostics + external),
         )
-    live = target.read(config.scope)
-    plan, desired = compute_plan(checked.inventory, live, config.scope, target.name)
+    with paused_garbage_collection():
+        live = target.read(config.scope)
+        plan, desired = compute_plan(checked.inventory, live, config.scope, target.name)
     violations = _run_guards(config, checked, plan, desired, options)
     return PlanOutcome(config, checked, plan, desired, target, live, violations)
 

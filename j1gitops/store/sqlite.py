@@ -21,7 +21,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from j1gitops.normalize import canonical_classes, canonical_json, canonical_properties
 
@@ -150,7 +149,10 @@ class Store:
             # The emulator serves one store from several request threads; every
             # write goes through ``transaction``, which SQLite serialises.
             self.connection = sqlite3.connect(
-                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+                self.path,
+                timeout=timeout,
+                isolation_level=None,
+                check_same_thread=False,
             )
             self.connection.execute("PRAGMA journal_mode=WAL")
             self.connection.execute("PRAGMA foreign_keys=ON")
@@ -196,7 +198,9 @@ class Store:
 
     # Reading
 
-    def read_scope(self, scope: str, source: str = "api") -> tuple[list[dict], list[dict]]:
+    def read_scope(
+        self, scope: str, source: str = "api"
+    ) -> tuple[list[dict], list[dict]]:
         """Return the live entities and relationships of one scope, in J1's shape."""
         entities = [
             _entity_object(row)
@@ -287,13 +291,229 @@ class Store:
         entities = _deduplicate(entities, "entity", ignore_duplicates)
         relationships = _deduplicate(relationships, "relationship", ignore_duplicates)
         counts = SyncCounts(
-            numEntitiesUploaded=len(entities), numRelationshipsUploaded=len(relationships)
+            numEntitiesUploaded=len(entities),
+            numRelationshipsUploaded=len(relationships),
         )
         with self.transaction() as connection:
             writer = _SyncWriter(connection, source, scope, stamp, counts)
             writer.write_entities(entities)
             writer.write_relationships(relationships)
         return counts
+
+    # Single-object changes, as J1's GraphQL mutations make them. Each runs as
+    # its own transaction and returns the object after the change.
+
+    def relationships_touching(
+        self, ids: Iterable[str], include_deleted: bool = False
+    ) -> list[dict]:
+        """Return the relationships with either end among the entity ``ids``."""
+        found: dict[str, dict] = {}
+        live = "" if include_deleted else "AND r.deleted_on IS NULL"
+        for chunk in _chunks(list(ids), 400):
+            marks = ",".join("?" * len(chunk))
+            for row in self.connection.execute(
+                f"{_RELATIONSHIP_SELECT} WHERE (r.from_id IN ({marks}) "
+                f"OR r.to_id IN ({marks})) {live}",
+                (*chunk, *chunk),
+            ):
+                found.setdefault(row[0], _relationship_object(row))
+        return list(found.values())
+
+    def find_relationship_by_id(self, relationship_id: str) -> dict | None:
+        row = self.connection.execute(
+            f"{_RELATIONSHIP_SELECT} WHERE r.id = ? AND r.deleted_on IS NULL",
+            (relationship_id,),
+        ).fetchone()
+        return _relationship_object(row) if row else None
+
+    def upsert_entity(
+        self, obj: dict, *, source: str = "api", scope: str = ""
+    ) -> tuple[dict, bool]:
+        """Create an entity, or update the live one with the same ``_key`` and ``_type``.
+
+        Properties of an existing entity are merged: those sent replace, a
+        ``None`` removes, the rest stay. Returns the entity and whether it is new.
+        """
+        type_, classes, properties = _entity_row_values(obj)
+        stamp = now_ms()
+        with self.transaction() as connection:
+            row = connection.execute(
+                "SELECT id, properties, classes FROM entities WHERE key = ? AND type = ? "
+                "AND deleted_on IS NULL ORDER BY source, scope LIMIT 1",
+                (obj["_key"], type_),
+            ).fetchone()
+            if row is not None:
+                merged = _merge_properties(row[1], obj)
+                if (merged, classes) != (row[1], row[2]):
+                    connection.execute(
+                        "UPDATE entities SET classes = ?, properties = ?, "
+                        "version = version + 1, begin_on = ? WHERE id = ?",
+                        (classes, merged, stamp, row[0]),
+                    )
+                return self.find_entities_by_id([row[0]])[row[0]], False
+            id_ = entity_id(scope, obj["_key"])
+            connection.execute(
+                "INSERT INTO entities (id, source, scope, key, type, classes, properties, "
+                "version, created_on, begin_on) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
+                "ON CONFLICT (source, scope, key) DO UPDATE SET type = excluded.type, "
+                "classes = excluded.classes, properties = excluded.properties, "
+                "version = version + 1, begin_on = excluded.begin_on, deleted_on = NULL",
+                (
+                    id_,
+                    source,
+                    scope,
+                    obj["_key"],
+                    type_,
+                    classes,
+                    properties,
+                    stamp,
+                    stamp,
+                ),
+            )
+        entity = self.find_entity_by_key(source, scope, obj["_key"])
+        return entity, True
+
+    def update_entity(self, entity_id_value: str, changes: dict) -> dict | None:
+        """Merge ``changes`` into a live entity's properties; None if there is none."""
+        return self._update_properties("entities", entity_id_value, changes)
+
+    def update_relationship(
+        self, relationship_id_value: str, changes: dict
+    ) -> dict | None:
+        """Merge ``changes`` into a live relationship's properties."""
+        return self._update_properties("relationships", relationship_id_value, changes)
+
+    def _update_properties(self, table: str, id_: str, changes: dict) -> dict | None:
+        with self.transaction() as connection:
+            row = connection.execute(
+                f"SELECT properties FROM {table} WHERE id = ? AND deleted_on IS NULL",
+                (id_,),
+            ).fetchone()
+            if row is None:
+                return None
+            merged = _merge_properties(row[0], changes)
+            if merged != row[0]:
+                connection.execute(
+                    f"UPDATE {table} SET properties = ?, version = version + 1, "
+                    "begin_on = ? WHERE id = ?",
+                    (merged, now_ms(), id_),
+                )
+        if table == "entities":
+            return self.find_entities_by_id([id_]).get(id_)
+        return self.find_relationship_by_id(id_)
+
+    def delete_entity(self, entity_id_value: str, hard: bool = False) -> dict | None:
+        """Delete a live entity and every relationship touching it, as J1 does.
+
+        A soft delete keeps the rows with ``_deleted``; a hard delete removes them.
+        Returns the entity as it was, marked deleted, or None if there is none.
+        """
+        entity = self.find_entities_by_id([entity_id_value]).get(entity_id_value)
+        if entity is None:
+            return None
+        stamp = now_ms()
+        with self.transaction() as connection:
+            if hard:
+                connection.execute(
+                    "DELETE FROM relationships WHERE from_id = ? OR to_id = ?",
+                    (entity_id_value, entity_id_value),
+                )
+                connection.execute(
+                    "DELETE FROM entities WHERE id = ?", (entity_id_value,)
+                )
+            else:
+                writer = _SyncWriter(connection, "", "", stamp, SyncCounts())
+                writer.delete_entities([entity_id_value])
+        return {**entity, "_deleted": True, "_endOn": stamp}
+
+    def upsert_relationship(
+        self,
+        obj: dict,
+        from_id: str,
+        to_id: str,
+        *,
+        source: str = "api",
+        scope: str = "",
+    ) -> tuple[dict, bool] | None:
+        """Create or update a relationship between two live entities by ``_id``.
+
+        Returns None when an end does not exist, otherwise the relationship and
+        whether it is new. An existing one (same source, scope and ``_key``)
+        gets the new ends and merged properties.
+        """
+        type_, verb, properties = _relationship_row_values(obj)
+        if len(self.find_entities_by_id([from_id, to_id])) < len({from_id, to_id}):
+            return None
+        stamp = now_ms()
+        key = obj["_key"]
+        with self.transaction() as connection:
+            row = connection.execute(
+                "SELECT id, properties FROM relationships "
+                "WHERE source = ? AND scope = ? AND key = ? AND deleted_on IS NULL",
+                (source, scope, key),
+            ).fetchone()
+            if row is not None:
+                connection.execute(
+                    "UPDATE relationships SET type = ?, class = ?, properties = ?, "
+                    "from_id = ?, to_id = ?, version = version + 1, begin_on = ? "
+                    "WHERE id = ?",
+                    (
+                        type_,
+                        verb,
+                        _merge_properties(row[1], obj),
+                        from_id,
+                        to_id,
+                        stamp,
+                        row[0],
+                    ),
+                )
+                return self.find_relationship_by_id(row[0]), False
+            connection.execute(
+                "INSERT INTO relationships (id, source, scope, key, type, class, "
+                "properties, from_id, to_id, version, created_on, begin_on) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
+                "ON CONFLICT (source, scope, key) DO UPDATE SET type = excluded.type, "
+                "class = excluded.class, properties = excluded.properties, "
+                "from_id = excluded.from_id, to_id = excluded.to_id, "
+                "version = version + 1, begin_on = excluded.begin_on, deleted_on = NULL",
+                (
+                    relationship_id(scope, key),
+                    source,
+                    scope,
+                    key,
+                    type_,
+                    verb,
+                    properties,
+                    from_id,
+                    to_id,
+                    stamp,
+                    stamp,
+                ),
+            )
+            new_id = connection.execute(
+                "SELECT id FROM relationships WHERE source = ? AND scope = ? AND key = ?",
+                (source, scope, key),
+            ).fetchone()[0]
+        return self.find_relationship_by_id(new_id), True
+
+    def delete_relationship(self, relationship_id_value: str, hard: bool = False):
+        """Delete one live relationship; return it marked deleted, or None."""
+        relationship = self.find_relationship_by_id(relationship_id_value)
+        if relationship is None:
+            return None
+        stamp = now_ms()
+        with self.transaction() as connection:
+            if hard:
+                connection.execute(
+                    "DELETE FROM relationships WHERE id = ?", (relationship_id_value,)
+                )
+            else:
+                connection.execute(
+                    "UPDATE relationships SET deleted_on = ?, version = version + 1 "
+                    "WHERE id = ?",
+                    (stamp, relationship_id_value),
+                )
+        return {**relationship, "_deleted": True, "_endOn": stamp}
 
 
 _ENTITY_COLUMNS = (
@@ -311,8 +531,19 @@ _RELATIONSHIP_SELECT = (
 
 
 def _entity_object(row: tuple) -> dict:
-    (id_, source, scope, key, type_, classes, properties, version, created, begin,
-     deleted) = row
+    (
+        id_,
+        source,
+        scope,
+        key,
+        type_,
+        classes,
+        properties,
+        version,
+        created,
+        begin,
+        deleted,
+    ) = row
     obj = json.loads(properties)
     obj.update(
         {
@@ -334,9 +565,27 @@ def _entity_object(row: tuple) -> dict:
 
 
 def _relationship_object(row: tuple) -> dict:
-    (id_, source, scope, key, type_, verb, from_id, to_id, properties, version,
-     created, begin, deleted, from_key, from_source, from_scope, to_key, to_source,
-     to_scope) = row
+    (
+        id_,
+        source,
+        scope,
+        key,
+        type_,
+        verb,
+        from_id,
+        to_id,
+        properties,
+        version,
+        created,
+        begin,
+        deleted,
+        from_key,
+        from_source,
+        from_scope,
+        to_key,
+        to_source,
+        to_scope,
+    ) = row
     obj = json.loads(properties)
     obj.update(
         {
@@ -401,8 +650,10 @@ def _entity_row_values(obj: dict) -> tuple[str, str, str]:
         for name, value in obj.items()
         if not name.startswith("_") or name == "_rawData"
     }
-    return type_, canonical_json(list(canonical_classes(classes))), canonical_json(
-        canonical_properties(properties)
+    return (
+        type_,
+        canonical_json(list(canonical_classes(classes))),
+        canonical_json(canonical_properties(properties)),
     )
 
 
@@ -419,7 +670,9 @@ class _SyncWriter:
     def existing(self, table: str) -> dict[str, tuple]:
         columns = "key, id, type, classes, properties, version, deleted_on"
         if table == "relationships":
-            columns = "key, id, type, class, properties, version, deleted_on, from_id, to_id"
+            columns = (
+                "key, id, type, class, properties, version, deleted_on, from_id, to_id"
+            )
         return {
             row[0]: row
             for row in self.connection.execute(
@@ -436,7 +689,9 @@ class _SyncWriter:
             type_, classes, properties = _entity_row_values(obj)
             row = stored.get(key)
             if row is None:
-                inserts.append((entity_id(self.scope, key), key, type_, classes, properties))
+                inserts.append(
+                    (entity_id(self.scope, key), key, type_, classes, properties)
+                )
             elif row[6] is not None or (type_, classes, properties) != row[2:5]:
                 # A soft-deleted entity uploaded again comes back under its old _id.
                 updates.append((type_, classes, properties, row[1]))
@@ -448,8 +703,17 @@ class _SyncWriter:
             "INSERT INTO entities (id, source, scope, key, type, classes, properties, "
             "version, created_on, begin_on) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
             [
-                (id_, self.source, self.scope, key, type_, classes, properties,
-                 self.stamp, self.stamp)
+                (
+                    id_,
+                    self.source,
+                    self.scope,
+                    key,
+                    type_,
+                    classes,
+                    properties,
+                    self.stamp,
+                    self.stamp,
+                )
                 for id_, key, type_, classes, properties in inserts
             ],
         )
@@ -461,7 +725,9 @@ class _SyncWriter:
         )
         uploaded = {obj["_key"] for obj in entities}
         gone = [
-            row[1] for key, row in stored.items() if key not in uploaded and row[6] is None
+            row[1]
+            for key, row in stored.items()
+            if key not in uploaded and row[6] is None
         ]
         self.delete_entities(gone)
 
@@ -528,7 +794,13 @@ class _SyncWriter:
             row = stored.get(key)
             if row is None:
                 inserts.append((relationship_id(self.scope, key), key) + values)
-            elif row[6] is not None or values != (row[2], row[3], row[4], row[7], row[8]):
+            elif row[6] is not None or values != (
+                row[2],
+                row[3],
+                row[4],
+                row[7],
+                row[8],
+            ):
                 updates.append(values + (row[1],))
                 if row[6] is not None:
                     self.counts.numRelationshipsCreated += 1
@@ -539,7 +811,19 @@ class _SyncWriter:
             "from_id, to_id, version, created_on, begin_on) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
             [
-                (id_, self.source, self.scope, key, t, c, p, f, to, self.stamp, self.stamp)
+                (
+                    id_,
+                    self.source,
+                    self.scope,
+                    key,
+                    t,
+                    c,
+                    p,
+                    f,
+                    to,
+                    self.stamp,
+                    self.stamp,
+                )
                 for id_, key, t, c, p, f, to in inserts
             ],
         )
@@ -551,9 +835,7 @@ class _SyncWriter:
             [(t, c, p, f, to, self.stamp, id_) for t, c, p, f, to, id_ in updates],
         )
         gone = [
-            row[1]
-            for key, row in stored.items()
-            if key not in kept and row[6] is None
+            row[1] for key, row in stored.items() if key not in kept and row[6] is None
         ]
         for chunk in _chunks(gone, 500):
             marks = ",".join("?" * len(chunk))
@@ -584,8 +866,19 @@ def _relationship_row_values(obj: dict) -> tuple[str, str, str]:
     if not isinstance(verb, str) or not verb:
         raise SyncDataError(f"relationship {obj.get('_key')!r} has no string _class")
     properties = {
-        name: value
-        for name, value in obj.items()
-        if not name.startswith("_")
+        name: value for name, value in obj.items() if not name.startswith("_")
     }
     return type_, verb, canonical_json(canonical_properties(properties))
+
+
+def _merge_properties(stored_json: str, changes: dict) -> str:
+    """Return stored properties with ``changes`` applied; a None value removes one."""
+    merged = json.loads(stored_json)
+    for name, value in changes.items():
+        if name.startswith("_") and name != "_rawData":
+            continue
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    return canonical_json(canonical_properties(merged))

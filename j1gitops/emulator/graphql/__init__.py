@@ -1,0 +1,1 @@
+"""The GraphQL subset the emulator serves: a document parser and an executor."""
