@@ -1,0 +1,185 @@
+"""Time ``j1gitops import csv`` on a generated CSV next to a bare csv.DictReader pass.
+
+    python benchmarks/bench_import_csv.py [--rows 100000] [--keep]
+
+Every measurement runs in its own child process, so that each peak RSS
+(``ru_maxrss`` from ``os.wait4``) is that process's alone. The script prints the
+in-process time of the import (``run_import_csv``, which reads, types and writes
+the YAML file) and of a DictReader loop over the same file, and their ratio. It
+also prints the wall time and peak RSS of the real CLI command, and the CLI's
+start-up time. The target is an import within 3x the DictReader pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HEADER = [
+    "serial",
+    "hostname",
+    "make",
+    "model",
+    "osName",
+    "osVersion",
+    "site",
+    "cost",
+    "encrypted",
+    "lastSeenOn",
+    "tags",
+    "owner_email",
+]
+MAKES = [("Apple", "MacBook Pro"), ("Dell", "Latitude 7440"), ("Lenovo", "ThinkPad X1")]
+IMPORT_ARGS = [
+    "--class",
+    "Device",
+    "--type",
+    "acme_laptop",
+    "--key",
+    "device:{serial}",
+    "--map",
+    "owner_email=ownerEmail",
+    "--set",
+    "name={hostname}",
+    "--set",
+    "displayName={hostname}",
+]
+DICTREADER = """
+import csv, sys, time
+start = time.perf_counter()
+with open(sys.argv[1], newline="", encoding="utf-8") as handle:
+    rows = sum(1 for _ in csv.DictReader(handle))
+print(time.perf_counter() - start, rows)
+"""
+IN_PROCESS = """
+import sys, time
+from j1gitops.commands.importers import ImportOptions, run_import_csv
+from j1gitops.importers.mapping import Mapping
+args = sys.argv[1:]
+start = time.perf_counter()
+run_import_csv(ImportOptions(
+    path=args[0], classes="Device", type="acme_laptop", key="device:{serial}",
+    maps=["owner_email=ownerEmail"], sets=["name={hostname}", "displayName={hostname}"],
+    output=args[1],
+))
+print(time.perf_counter() - start, 0)
+"""
+
+
+def generate(path: Path, rows: int) -> None:
+    """Write ``rows`` devices; the same ``rows`` always give the same file."""
+    rng = random.Random(42)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        for i in range(rows):
+            make, model = rng.choice(MAKES)
+            writer.writerow(
+                [
+                    f"SER{i:08d}",
+                    f"host-{i:06d}",
+                    make,
+                    model,
+                    rng.choice(["macOS", "Windows", "Linux"]),
+                    f"{rng.randint(10, 14)}.{rng.randint(0, 9)}",
+                    rng.choice(["ber", "lon", "nyc", "sfo"]),
+                    f"{rng.randint(500, 3000)}.{rng.randint(0, 99):02d}",
+                    rng.choice(["true", "false"]),
+                    f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T"
+                    f"{rng.randint(0, 23):02d}:00:00Z",
+                    "laptop,managed",
+                    f"user{rng.randint(0, 5000)}@example.com",
+                ]
+            )
+
+
+def run(command: list[str]) -> tuple[float, int, str]:
+    """Run ``command``; return its wall time, peak RSS in bytes and stdout."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    output = process.stdout.read().decode()
+    errors = process.stderr.read().decode()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{errors}")
+    # ru_maxrss is in kilobytes on Linux and in bytes on macOS.
+    scale = 1 if sys.platform == "darwin" else 1024
+    return wall, usage.ru_maxrss * scale, output
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 2**20:.0f} MB"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000, help="rows to generate")
+    parser.add_argument("--keep", action="store_true", help="keep the files")
+    options = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="j1gitops-bench-"))
+    source = folder / "devices.csv"
+    generate(source, options.rows)
+
+    print(f"command: {' '.join([sys.executable, *sys.argv])}")
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, "
+        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}"
+    )
+    print(
+        f"input:   {source} ({options.rows} rows, {megabytes(source.stat().st_size)})"
+    )
+
+    python = sys.executable
+    reader_wall, reader_rss, reader_out = run([python, "-c", DICTREADER, str(source)])
+    reader_time = float(reader_out.split()[0])
+    import_wall, import_rss, import_out = run(
+        [python, "-c", IN_PROCESS, str(source), str(folder / "in_process.yaml")]
+    )
+    import_time = float(import_out.split()[0])
+    cli = [
+        python,
+        "-m",
+        "j1gitops",
+        "import",
+        "csv",
+        str(source),
+        *IMPORT_ARGS,
+        "-o",
+        str(folder / "cli.yaml"),
+    ]
+    cli_wall, cli_rss, _ = run(cli)
+    startup_wall, _, _ = run([python, "-m", "j1gitops", "--version"])
+
+    print()
+    print(
+        f"csv.DictReader pass:   {reader_time:6.2f} s   peak RSS {megabytes(reader_rss)}"
+    )
+    print(
+        f"import (in process):   {import_time:6.2f} s   peak RSS {megabytes(import_rss)}"
+    )
+    print(
+        f"ratio:                 {import_time / reader_time:6.1f}x  (target: 3x or less)"
+    )
+    print(f"CLI, wall time:        {cli_wall:6.2f} s   peak RSS {megabytes(cli_rss)}")
+    print(f"CLI start-up only:     {startup_wall:6.2f} s   (j1gitops --version)")
+    print(f"CLI command: {' '.join(cli)}")
+    if options.keep:
+        print(f"files kept in {folder}")
+    else:
+        for path in folder.iterdir():
+            path.unlink()
+        folder.rmdir()
+
+
+if __name__ == "__main__":
+    main()

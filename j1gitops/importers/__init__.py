@@ -1,0 +1,1 @@
+"""Gather and classify: read CSV, JSON and SDK-graph exports into inventory objects."""

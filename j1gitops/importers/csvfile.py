@@ -1,0 +1,214 @@
+"""Read a CSV export into a ``Table``.
+
+The rules, in the order they apply:
+
+- UTF-8 with or without a byte-order mark, unless an encoding is given;
+- the delimiter, when not given, is the one of ``,`` ``;`` tab ``|`` that splits
+  the first records into the same number of fields, the most fields winning;
+- quoted fields may hold delimiters, quotes (doubled) and newlines, and bad
+  quoting is an error rather than a guess;
+- the header is the first non-blank line and is checked before any row: an empty
+  or duplicate column name is an error;
+- blank lines, and lines of nothing but delimiters, are skipped;
+- every row must have as many fields as the header;
+- surrounding spaces are stripped from names and values.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+from collections.abc import Iterator
+
+from j1gitops.errors import LoadError, UsageError
+from j1gitops.importers.table import Column, Table, parse_header_name
+from j1gitops.inventory.yamlload import decode_text
+
+DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+SNIFF_RECORDS = 20
+DELIMITER_ALIASES = {"tab": "\t", "\\t": "\t"}
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+UTF8_NAMES = {"utf-8", "utf8", "utf-8-sig", "utf_8", "utf_8_sig"}
+
+
+def read_bytes(path: str, display: str | None = None) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise LoadError(f"cannot read {display or path}: {exc.strerror}") from None
+
+
+def decode(data: bytes, path: str, encoding: str | None) -> str:
+    """Decode ``data``: UTF-8 with an optional byte-order mark by default."""
+    if encoding is None or encoding.lower() in UTF8_NAMES:
+        text, problem = decode_text(data, path)
+        if problem is not None:
+            raise LoadError(
+                f"{problem.location}: {problem.message}, or pass --encoding"
+            )
+        return text
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise UsageError(
+            f"unknown encoding {encoding!r}; use a Python codec name such as "
+            "utf-8, cp1252 or latin-1"
+        ) from None
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        byte = data[exc.start : exc.start + 1].hex()
+        raise LoadError(
+            f"{path}:{line}: byte 0x{byte} is invalid in {encoding}; pass the "
+            "file's real encoding with --encoding"
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def split_lines(text: str) -> Iterator[str]:
+    """Yield the lines of ``text`` with their line ends, as a file opened with
+    ``newline=""`` would: at ``\r\n``, ``\r`` or ``\n`` only.
+
+    Unlike ``io.StringIO``, this does not copy the text (StringIO stores up to
+    four bytes per character).
+    """
+    for match in _LINE.finditer(text):
+        yield match.group()
+
+
+def sniff_delimiter(text: str) -> str:
+    """Pick the delimiter that splits the first records most consistently."""
+    best, best_fields = ",", 1
+    for delimiter in DELIMITERS:
+        counts = _field_counts(text, delimiter)
+        if counts and len(set(counts)) == 1 and counts[0] > best_fields:
+            best, best_fields = delimiter, counts[0]
+    return best
+
+
+def _field_counts(text: str, delimiter: str) -> list[int]:
+    reader = csv.reader(split_lines(text), delimiter=delimiter)
+    counts: list[int] = []
+    try:
+        for record in reader:
+            if any(cell.strip() for cell in record):
+                counts.append(len(record))
+            if len(counts) >= SNIFF_RECORDS:
+                break
+    except csv.Error:
+        return []
+    return counts
+
+
+def read_csv(
+    path: str,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    display: str | None = None,
+) -> Table:
+    """Read the CSV file at ``path``; rows are produced lazily, header checked first.
+
+    Messages name the file as ``display`` when given, else as ``path``.
+    """
+    display_path = display or path
+    delimiter = DELIMITER_ALIASES.get(delimiter, delimiter)
+    if delimiter is not None and len(delimiter) != 1:
+        raise UsageError(
+            f"invalid --delimiter {delimiter!r}; give one character, such as ';' "
+            "(write \\t or 'tab' for a tab)"
+        )
+    text = decode(read_bytes(path, display_path), display_path, encoding)
+    chosen = delimiter or sniff_delimiter(text[:65536])
+    reader = csv.reader(split_lines(text), delimiter=chosen, strict=True)
+    header_line, header = _read_header(reader, display_path, chosen)
+    columns = check_header(header, display_path, header_line)
+    label = DELIMITER_NAMES.get(chosen, repr(chosen))
+    return Table(
+        path=display_path,
+        columns=columns,
+        rows=_rows(reader, display_path, [column.name for column in columns], chosen),
+        header_label=str(header_line),
+        description=f"{label}-delimited CSV",
+    )
+
+
+def _read_header(reader, path: str, delimiter: str) -> tuple[int, list[str]]:
+    while True:
+        start = reader.line_num + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            raise LoadError(
+                f"{path}: the file is empty; a CSV file needs a header line and at "
+                "least one row"
+            ) from None
+        except csv.Error as exc:
+            raise _csv_error(path, start, exc, delimiter) from None
+        if any(cell.strip() for cell in record):
+            return start, record
+
+
+def check_header(header: list[str], path: str, line: int) -> list[Column]:
+    """Raise LoadError for an empty or duplicate column name."""
+    columns = [parse_header_name(name) for name in header]
+    first_seen: dict[str, int] = {}
+    for number, column in enumerate(columns, start=1):
+        if not column.name:
+            raise LoadError(
+                f"{path}:{line}: column {number} has an empty name in the header; "
+                "name the column, or remove it and its values"
+            )
+        if column.name in first_seen:
+            raise LoadError(
+                f"{path}:{line}:{column.name}: duplicate column name {column.name!r} "
+                f"(columns {first_seen[column.name]} and {number}); rename one of them"
+            )
+        first_seen[column.name] = number
+    return columns
+
+
+def _rows(
+    reader, path: str, names: list[str], delimiter: str
+) -> Iterator[tuple[str, list]]:
+    width = len(names)
+    while True:
+        start = reader.line_num + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _csv_error(path, start, exc, delimiter) from None
+        cells = [cell.strip() for cell in record]
+        if not any(cells):
+            continue
+        if len(cells) != width:
+            raise _width_error(path, start, cells, names, delimiter)
+        yield str(start), cells
+
+
+def _width_error(
+    path: str, line: int, cells: list[str], names: list[str], delimiter: str
+) -> LoadError:
+    kind = DELIMITER_NAMES.get(delimiter, repr(delimiter))
+    if len(cells) > len(names):
+        detail = f"the first extra value is {cells[len(names)]!r}"
+    else:
+        detail = f"no value for column {names[len(cells)]!r} onwards"
+    return LoadError(
+        f"{path}:{line}: the row has {len(cells)} fields but the header has "
+        f"{len(names)} columns ({detail}, read as {kind}-delimited); quote values "
+        "that contain the delimiter, or pass --delimiter"
+    )
+
+
+def _csv_error(path: str, line: int, exc: csv.Error, delimiter: str) -> LoadError:
+    name = DELIMITER_NAMES.get(delimiter, repr(delimiter))
+    return LoadError(
+        f"{path}:{line}: invalid CSV ({exc}) when read as {name}-delimited; put "
+        'quotes around the whole value and double any quote inside it ("")'
+    )

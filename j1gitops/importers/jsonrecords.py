@@ -1,0 +1,154 @@
+"""Read the records of a JSON document (an API dump) into a ``Table``.
+
+The records are the top-level array, or the array at a dotted path such as
+``data.items`` (a number in the path indexes an array). Nested objects are
+flattened to dotted column names (``os.name``), which are valid J1 property
+names; arrays stay lists.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from j1gitops.errors import LoadError
+from j1gitops.importers.csvfile import decode, read_bytes
+from j1gitops.importers.table import Column, Table, quote_list
+
+
+def load_json(
+    path: str, encoding: str | None = None, display: str | None = None
+) -> Any:
+    """Parse the JSON file at ``path``; messages name it ``display`` when given."""
+    display_path = display or path
+    text = decode(read_bytes(path, display_path), display_path, encoding)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LoadError(
+            f"{display_path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}; fix the "
+            "document, or export it again"
+        ) from None
+
+
+def find_records(document: Any, records_path: str | None, path: str) -> list:
+    """Return the array of records at ``records_path`` (dotted) in ``document``."""
+    node = document
+    walked: list[str] = []
+    for segment in (records_path or "").split(".") if records_path else []:
+        node = _step(node, segment, walked, path)
+        walked.append(segment)
+    if isinstance(node, list):
+        return node
+    where = ".".join(walked) or "the top level"
+    hint = _candidate_paths(node, walked)
+    suggestion = f"; arrays found: {quote_list(hint)}" if hint else ""
+    raise LoadError(
+        f"{path}: {where} is {_a(_kind(node))}, not an array of records; pass "
+        f"--records with the dotted path of the array{suggestion}"
+    )
+
+
+def _step(node: Any, segment: str, walked: list[str], path: str) -> Any:
+    where = ".".join(walked) or "the top level"
+    if isinstance(node, dict) and segment in node:
+        return node[segment]
+    if isinstance(node, list) and segment.isdigit() and int(segment) < len(node):
+        return node[int(segment)]
+    if isinstance(node, dict):
+        known = quote_list(sorted(node))
+        raise LoadError(
+            f"{path}: {where} has no key {segment!r} (from --records); its keys are {known}"
+        )
+    raise LoadError(
+        f"{path}: cannot take {segment!r} (from --records) of {where}, which is "
+        f"{_a(_kind(node))}; check the dotted path"
+    )
+
+
+def _candidate_paths(node: Any, walked: list[str], depth: int = 3) -> list[str]:
+    """Return the dotted paths of arrays of objects under ``node``, a few levels deep."""
+    if not isinstance(node, dict) or depth == 0:
+        return []
+    found = []
+    for key, value in node.items():
+        child_path = walked + [key]
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            found.append(".".join(child_path))
+        else:
+            found.extend(_candidate_paths(value, child_path, depth - 1))
+    return found
+
+
+def flatten(record: dict, prefix: str = "") -> dict[str, Any]:
+    """Flatten nested objects to dotted keys; lists and scalars are kept."""
+    flat: dict[str, Any] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def read_json_records(
+    path: str, records_path: str | None = None, encoding: str | None = None
+) -> Table:
+    """Read the records of the JSON file at ``path`` as a table."""
+    records = find_records(load_json(path, encoding), records_path, path)
+    base = records_path or ""
+    if not records:
+        raise LoadError(
+            f"{path}: {base or 'the top-level array'} is empty, so there are no "
+            "rows to import; check the file and --records"
+        )
+    flattened = []
+    for index, record in enumerate(records):
+        label = f"{base}[{index}]"
+        if not isinstance(record, dict):
+            raise LoadError(
+                f"{path}:{label}: the record is {_a(_kind(record))}, not an object; "
+                "point --records at an array of objects"
+            )
+        flattened.append((label, flatten(record)))
+    names = _column_names(flat for _, flat in flattened)
+    return Table(
+        path=path,
+        columns=[Column(name, None, name) for name in names],
+        rows=_rows(flattened, names),
+        header_label=f"{base}[0]" if base else "[0]",
+        description="JSON records",
+    )
+
+
+def _column_names(records: Iterator[dict]) -> list[str]:
+    names: dict[str, None] = {}
+    for record in records:
+        for name in record:
+            names.setdefault(name, None)
+    return list(names)
+
+
+def _rows(flattened: list, names: list[str]) -> Iterator[tuple[str, list]]:
+    for label, record in flattened:
+        yield label, [record.get(name) for name in names]
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "string"

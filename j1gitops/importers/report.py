@@ -1,0 +1,173 @@
+"""The output of ``classify``: a report for the terminal and a starter mapping."""
+
+from __future__ import annotations
+
+from j1gitops.importers.classify import ColumnMatch, Reference
+from j1gitops.importers.fields import PROPERTY_NAME, suggest_name
+from j1gitops.importers.starter import Suggestion
+from j1gitops.inventory.writer import format_scalar
+
+NAME_PROPERTIES = ("name", "displayName")
+
+
+def render_report(suggestion: Suggestion) -> str:
+    """Return the report: ranking, column by column, gaps and the key."""
+    profile = suggestion.profile
+    sampled = "" if profile.complete else f" (first {profile.rows} sampled)"
+    lines = [
+        f"{profile.path}: {len(profile.columns)} columns, {profile.rows} rows"
+        f"{sampled}, read as {profile.description}",
+        "",
+        "Classes whose properties match the columns best:",
+    ]
+    for rank, score in enumerate(suggestion.ranking, start=1):
+        lines.append(
+            f"  {rank}. {score.name:<22} score {score.score:>5}  "
+            f"({len(score.matches)} of {len(profile.columns)} columns match)"
+        )
+    lines += ["", f"Columns as properties of {suggestion.chosen.name}:"]
+    lines += _column_lines(suggestion)
+    lines += [""] + _gap_lines(suggestion)
+    return "\n".join(lines) + "\n"
+
+
+def _column_lines(suggestion: Suggestion) -> list[str]:
+    matches = {match.column: match for match in suggestion.chosen.matches}
+    references = {ref.column: ref for ref in suggestion.references}
+    width = max(len(column.name) for column in suggestion.profile.columns)
+    lines = []
+    for column in suggestion.profile.columns:
+        name = column.name
+        note = _column_note(suggestion, matches.get(name), references.get(name), name)
+        lines.append(f"  {name:<{width}}  -> {note}")
+    return lines
+
+
+def _column_note(
+    suggestion: Suggestion, match: ColumnMatch | None, ref: Reference | None, name: str
+) -> str:
+    other = (
+        f"the key of another entity: {_reference_text(ref, suggestion)}" if ref else ""
+    )
+    if match is not None:
+        described = f"{match.property} ({match.reason})"
+        return f"{described}; also {other}" if other else described
+    if other:
+        return other
+    return (
+        f"{_custom_name(name)} (custom property; no property of "
+        f"{suggestion.chosen.name} matches)"
+    )
+
+
+def _custom_name(column: str) -> str:
+    return column if PROPERTY_NAME.fullmatch(column) else suggest_name(column)
+
+
+def _reference_text(reference: Reference, suggestion: Suggestion) -> str:
+    if reference.verb is None:
+        return "no verb suggested; add a relationship for it in the mapping"
+    return f"{reference.target_class} {reference.verb} {suggestion.chosen.name}"
+
+
+def _missing(suggestion: Suggestion) -> list[str]:
+    """Return the required properties that neither a column nor ``set`` gives."""
+    covered = NAME_PROPERTIES if suggestion.name_pattern else ()
+    return [p for p in suggestion.chosen.missing_required if p not in covered]
+
+
+def _gap_lines(suggestion: Suggestion) -> list[str]:
+    chosen = suggestion.chosen
+    lines = []
+    if _missing(suggestion):
+        missing = ", ".join(_missing(suggestion))
+        lines.append(f"Required by {chosen.name} and not in the file: {missing}")
+    if suggestion.name_pattern:
+        lines.append(
+            f"name and displayName: set to {suggestion.name_pattern!r} in the mapping"
+        )
+    if chosen.nullable_missing:
+        nullable = ", ".join(chosen.nullable_missing)
+        lines.append(f"Required but nullable, so they may be left out: {nullable}")
+    if suggestion.key is None:
+        lines.append(
+            "Key: no column is filled and unique in every row; write a pattern of "
+            "several columns"
+        )
+    else:
+        lines.append(
+            f"Key: column {suggestion.key!r} (filled and unique in every row sampled)"
+        )
+    return lines
+
+
+def render_mapping(
+    suggestion: Suggestion, import_command: str, records: str | None = None
+) -> str:
+    """Return the starter mapping file, with comments for review; ``records`` is
+    the dotted path of a JSON file's records."""
+    chosen = suggestion.chosen
+    lines = [
+        f"# Starter mapping for {suggestion.profile.path}, from 'j1gitops classify'.",
+        "# Review every line, then run:",
+        f"#   {import_command}",
+        f"class: {format_scalar(chosen.name)}",
+        f"type: {format_scalar(suggestion.type)}  # J1 names types "
+        "vendor_resource, such as acme_laptop",
+    ]
+    if records:
+        lines.append(f"records: {format_scalar(records)}")
+    if suggestion.key_pattern:
+        lines.append(f"key: {format_scalar(suggestion.key_pattern)}")
+    else:
+        lines.append('# key: "{site}-{serial}"  # no unique column; write a pattern')
+    lines += _property_lines(suggestion)
+    lines += _set_lines(suggestion)
+    lines += _relationship_lines(suggestion)
+    if _missing(suggestion):
+        missing = ", ".join(_missing(suggestion))
+        lines.append(f"# Required by {chosen.name} and not in the file: {missing}")
+    return "\n".join(lines) + "\n"
+
+
+def _property_lines(suggestion: Suggestion) -> list[str]:
+    matches = {match.column: match.property for match in suggestion.chosen.matches}
+    references = {ref.column for ref in suggestion.references if ref.verb}
+    lines = ["properties:"]
+    for column in suggestion.profile.columns:
+        name = format_scalar(column.name)
+        if column.name in matches:
+            lines.append(f"  {name}: {format_scalar(matches[column.name])}")
+        elif column.name in references:
+            lines.append(f"  {name}: null  # the key of another entity")
+        else:
+            custom = format_scalar(_custom_name(column.name))
+            lines.append(f"  {name}: {custom}  # custom property")
+    return lines
+
+
+def _set_lines(suggestion: Suggestion) -> list[str]:
+    if suggestion.name_pattern is None:
+        return []
+    found = {match.property for match in suggestion.chosen.matches}
+    value = format_scalar(suggestion.name_pattern)
+    wanted = [prop for prop in NAME_PROPERTIES if prop not in found]
+    return ["set:"] + [f"  {prop}: {value}" for prop in wanted]
+
+
+def _relationship_lines(suggestion: Suggestion) -> list[str]:
+    lines = []
+    for ref in suggestion.references:
+        column = format_scalar(ref.column)
+        if ref.verb is None:
+            lines.append(f"  # - column: {column}  # looks like a key; add a verb")
+            continue
+        lines += [
+            f"  - column: {column}",
+            f"    verb: {ref.verb}",
+            f"    direction: reverse  # {ref.target_class} {ref.verb} "
+            f"{suggestion.chosen.name}",
+            f"    key: {format_scalar('{' + ref.column + '}')}  # the "
+            f"{ref.target_class}'s _key; match how those keys are built",
+        ]
+    return ["relationships:", *lines] if lines else []

@@ -1,0 +1,155 @@
+"""J1's integration SDK graph directory, read and written.
+
+``j1-integration collect`` writes ``.j1-integration/graph/<step>/entities/*.json``
+and ``.../relationships/*.json``, each file ``{"entities": [...]}`` or
+``{"relationships": [...]}``; ``j1-integration sync`` and ``visualize`` read
+every ``*.json`` under ``graph/`` (``@jupiterone/integration-sdk-runtime``,
+``iterateParsedGraphFiles``, and ``integration-sdk-cli``'s visualization).
+
+Reading drops each entity's ``_rawData`` (the provider's raw response, which an
+inventory does not hold) and skips mapped relationships (``_mapping``), which
+name their target by a filter rather than a ``_key``. Writing puts one file per
+``_type`` under one step folder and no ``index/`` folder, which sync and
+visualize do not read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from j1gitops.errors import LoadError
+from j1gitops.importers.csvfile import decode, read_bytes
+from j1gitops.inventory.writer import ordered_keys
+
+GRAPH_FOLDER = "graph"
+EXPORT_STEP = "j1gitops-export"
+DROPPED_ENTITY_FIELDS = ("_rawData",)
+_UNSAFE_FILE_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def graph_root(directory: str) -> Path:
+    """Return the graph folder: ``DIR/graph`` when it exists, else ``DIR`` itself."""
+    path = Path(directory)
+    if not path.is_dir():
+        raise LoadError(
+            f"{directory} is not a folder; give the SDK's .j1-integration folder "
+            "or its graph folder"
+        )
+    nested = path / GRAPH_FOLDER
+    return nested if nested.is_dir() else path
+
+
+def graph_files(root: Path) -> list[Path]:
+    files = sorted(p for p in root.rglob("*.json") if p.is_file())
+    if not files:
+        raise LoadError(
+            f"{root}: no *.json files found; run 'j1-integration collect' first, "
+            "or give the folder that holds graph/"
+        )
+    return files
+
+
+@dataclass
+class GraphImporter:
+    """Read a graph directory; ``entities()`` yields its entities in file order."""
+
+    directory: str
+    relationships: list[dict] = field(default_factory=list)
+    skipped_mapped: int = 0
+    entity_count: int = 0
+    skipped_columns: list[str] = field(default_factory=list)
+
+    def entities(self) -> Iterator[dict]:
+        first_file: dict[str, str] = {}
+        relationship_files: dict[str, str] = {}
+        for path in graph_files(graph_root(self.directory)):
+            document = _load(path)
+            for entity in _items(document, "entities", path):
+                entity = {
+                    k: v for k, v in entity.items() if k not in DROPPED_ENTITY_FIELDS
+                }
+                _check_unique(entity, path, first_file, "entity")
+                self.entity_count += 1
+                yield entity
+            for relationship in _items(document, "relationships", path):
+                if "_mapping" in relationship:
+                    self.skipped_mapped += 1
+                    continue
+                _check_unique(relationship, path, relationship_files, "relationship")
+                self.relationships.append(relationship)
+
+
+def _load(path: Path) -> dict:
+    text = decode(read_bytes(str(path)), str(path), None)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LoadError(
+            f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}; collect the "
+            "graph again"
+        ) from None
+    if not isinstance(document, dict):
+        raise LoadError(
+            f"{path}: a graph file must be an object with 'entities' or "
+            "'relationships'; remove files that are not graph data"
+        )
+    return document
+
+
+def _items(document: dict, name: str, path: Path) -> list[dict]:
+    items = document.get(name) or []
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise LoadError(f"{path}: '{name}' must be an array of objects")
+    for index, item in enumerate(items):
+        if not isinstance(item.get("_key"), str):
+            raise LoadError(
+                f"{path}:{name}[{index}]: _key is missing or not a string; every "
+                "graph object needs a _key"
+            )
+    return items
+
+
+def _check_unique(item: dict, path: Path, first: dict[str, str], kind: str) -> None:
+    where = f"{path}:{item['_key']}"
+    earlier = first.get(item["_key"])
+    if earlier is not None:
+        raise LoadError(
+            f"{where}: duplicate {kind} _key {item['_key']!r}, also in {earlier}; "
+            "the graph holds two objects with one _key, so remove one of them"
+        )
+    first[item["_key"]] = str(path)
+
+
+def file_stem(type_: str) -> str:
+    """Return a file name for a ``_type``: unsafe characters become ``_``."""
+    return _UNSAFE_FILE_CHARACTERS.sub("_", type_) or "untyped"
+
+
+def graph_json(name: str, objects: list[dict]) -> str:
+    """Return one graph file: ``{name: [...]}``, keys in the writer's order."""
+    ordered = [{key: obj[key] for key in ordered_keys(obj)} for obj in objects]
+    return json.dumps({name: ordered}, indent=2, ensure_ascii=False) + "\n"
+
+
+def graph_layout(entities: list[dict], relationships: list[dict]) -> dict[str, str]:
+    """Return the files of a graph folder (relative path -> text), one per ``_type``.
+
+    Types whose file names coincide (``a/b`` and ``a_b``) share one file.
+    """
+    files: dict[str, str] = {}
+    for folder, name, objects in (
+        ("entities", "entities", entities),
+        ("relationships", "relationships", relationships),
+    ):
+        by_stem: dict[str, list[dict]] = {}
+        for obj in sorted(objects, key=lambda o: (str(o.get("_type")), str(o["_key"]))):
+            by_stem.setdefault(file_stem(str(obj.get("_type"))).lower(), []).append(obj)
+        for stem, group in by_stem.items():
+            path = os.path.join(GRAPH_FOLDER, EXPORT_STEP, folder, f"{stem}.json")
+            files[path] = graph_json(name, group)
+    return files

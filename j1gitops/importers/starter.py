@@ -1,0 +1,89 @@
+"""The classify step's suggestion: a class, a type, a key and a name for a table."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from j1gitops.errors import UsageError
+from j1gitops.importers import classify, datamodel
+from j1gitops.importers.classify import ClassScore, Reference
+from j1gitops.importers.profile import TableProfile
+from j1gitops.validation import schemas
+
+MIN_KEY_LENGTH = 10  # GraphObject's _key minLength in the data model
+NAME_SOURCES = ("displayName", "hostname", "username", "email", "serial", "title")
+
+
+@dataclass
+class Suggestion:
+    """A class for a table, and how its columns would map to that class."""
+
+    profile: TableProfile
+    ranking: list[ClassScore]
+    chosen: ClassScore
+    type: str
+    key: str | None
+    key_pattern: str | None
+    references: list[Reference]
+    # The pattern that fills the required name and displayName when the file
+    # has neither, such as "{first_name} {last_name}".
+    name_pattern: str | None
+
+
+def suggest(profile: TableProfile, class_name: str | None = None, top: int = 5):
+    """Rank the classes for ``profile`` and work out a mapping for the best one
+    (or for ``class_name``)."""
+    ranking = classify.rank_classes(profile, top)
+    if class_name is not None:
+        if not datamodel.is_known_class(class_name):
+            hint = schemas.closest_name(class_name, schemas.class_names())
+            extra = f"; did you mean {hint!r}?" if hint else ""
+            raise UsageError(f"unknown --class {class_name!r}{extra}")
+        chosen = classify.score_class(class_name, profile.columns)
+    else:
+        chosen = ranking[0]
+    type_ = suggest_type(profile.path, chosen.name)
+    keys = classify.key_candidates(profile)
+    key = keys[0] if keys else None
+    return Suggestion(
+        profile=profile,
+        ranking=ranking,
+        chosen=chosen,
+        type=type_,
+        key=key,
+        key_pattern=_key_pattern(profile, key, type_),
+        references=classify.references(profile, chosen.matches, key),
+        name_pattern=_name_pattern(chosen, key),
+    )
+
+
+def suggest_type(path: str, class_name: str) -> str:
+    """Return a starting ``_type``: the file name in snake_case, else the class."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    words = re.findall(r"[A-Za-z][a-z0-9]*|[0-9]+", stem) or [class_name]
+    text = "_".join(word.lower() for word in words)
+    return text if len(text) >= 3 else f"{text}_{class_name.lower()}"
+
+
+def _key_pattern(profile: TableProfile, key: str | None, type_: str) -> str | None:
+    if key is None:
+        return None
+    column = next(c for c in profile.columns if c.name == key)
+    pattern = "{" + key + "}"
+    return pattern if column.min_length >= MIN_KEY_LENGTH else f"{type_}:{pattern}"
+
+
+def _name_pattern(chosen: ClassScore, key: str | None) -> str | None:
+    """Return a pattern for the required name and displayName when the file has
+    no name column: the first and last name, else the likeliest single column."""
+    found = {m.property: m.column for m in chosen.matches}
+    if "name" in found:
+        return None
+    if "firstName" in found and "lastName" in found:
+        return "{" + found["firstName"] + "} {" + found["lastName"] + "}"
+    for prop in NAME_SOURCES:
+        if prop in found:
+            return "{" + found[prop] + "}"
+    return "{" + key + "}" if key else None

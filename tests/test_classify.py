@@ -1,0 +1,129 @@
+"""``j1gitops classify``: class suggestions, column matches, keys, starter mapping."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+LAPTOPS = """\
+Serial Number,Computer Name,Manufacturer,Model,OS,IP Address,MAC Address,owner_email,Last Seen,Encrypted,Notes
+C02XK1JHAA,web-01,Apple,MacBook Pro,macOS,10.0.0.1,00:1a:2b:3c:4d:5e,ada@example.com,2024-01-05,true,spare
+C02XK2JHAA,web-02,Dell,Latitude,Windows,10.0.0.2,00:1a:2b:3c:4d:5f,alan@example.com,2024-01-06,false,
+"""
+PEOPLE = [
+    {
+        "employee_id": "E001",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "email": "ada@example.com",
+        "title": "Engineer",
+        "manager_email": "alan@example.com",
+    },
+    {
+        "employee_id": "E002",
+        "first_name": "Alan",
+        "last_name": "Turing",
+        "email": "alan@example.com",
+        "title": "Director",
+        "manager_email": "",
+    },
+]
+
+
+def test_classify_laptops(cli, tmp_path):
+    (tmp_path / "laptops.csv").write_text(LAPTOPS)
+    result = cli("classify", "laptops.csv", "-o", "laptops.mapping.yaml", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "laptops.csv: 11 columns, 2 rows, read as comma-delimited CSV"
+    assert lines[3].split()[:2] == ["1.", "Device"]
+    assert "  Serial Number  -> serial (synonym)" in lines
+    assert "  Model          -> model (same name)" in lines
+    assert "  owner_email    -> the key of another entity: Person OWNS Device" in lines
+    assert "  Notes          -> notes (same name)" in lines
+    assert (
+        "Key: column 'Serial Number' (filled and unique in every row sampled)" in lines
+    )
+
+    mapping = yaml.safe_load((tmp_path / "laptops.mapping.yaml").read_text())
+    assert mapping["class"] == "Device"
+    assert mapping["key"] == "{Serial Number}"
+    assert mapping["properties"]["Computer Name"] == "hostname"
+    assert mapping["properties"]["owner_email"] is None
+    assert mapping["set"] == {
+        "name": "{Computer Name}",
+        "displayName": "{Computer Name}",
+    }
+    assert mapping["relationships"] == [
+        {
+            "column": "owner_email",
+            "verb": "OWNS",
+            "direction": "reverse",
+            "key": "{owner_email}",
+        }
+    ]
+
+
+def test_starter_mapping_imports_and_validates(cli, tmp_path):
+    (tmp_path / "laptops.csv").write_text(LAPTOPS)
+    (tmp_path / "inventory").mkdir()
+    cli("classify", "laptops.csv", "-o", "m.yaml", cwd=tmp_path)
+    imported = cli(
+        "import",
+        "csv",
+        "laptops.csv",
+        "--mapping",
+        "m.yaml",
+        "-o",
+        "inventory/laptops.yaml",
+        cwd=tmp_path,
+    )
+    assert imported.exit_code == 0, imported.stderr
+    entities = yaml.safe_load((tmp_path / "inventory/laptops.yaml").read_text())[
+        "entities"
+    ]
+    assert entities[0]["macAddresses"] == ["00:1a:2b:3c:4d:5e"]
+    assert entities[0]["lastSeenOn"] == 1704412800000
+    (tmp_path / "inventory/laptops.yaml").write_text(
+        (tmp_path / "inventory/laptops.yaml").read_text().split("relationships:")[0]
+    )
+    validated = cli("validate", cwd=tmp_path)
+    assert validated.exit_code == 0, validated.stdout
+
+
+def test_classify_json_people(cli, tmp_path):
+    (tmp_path / "people.json").write_text(json.dumps({"results": PEOPLE}))
+    result = cli("classify", "people.json", "--records", "results", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[3].split()[:2] == ["1.", "Person"]
+    assert "  first_name     -> firstName (same name)" in lines
+    assert (
+        "  manager_email  -> managerEmail (same name); also the key of another "
+        "entity: Person MANAGES Person"
+    ) in lines
+    assert (
+        "name and displayName: set to '{first_name} {last_name}' in the mapping"
+        in lines
+    )
+    assert "Key: column 'employee_id' (filled and unique in every row sampled)" in lines
+
+
+def test_classify_for_a_chosen_class(cli, tmp_path):
+    (tmp_path / "laptops.csv").write_text(LAPTOPS)
+    result = cli(
+        "classify", "laptops.csv", "--class", "Host", "--top", "1", cwd=tmp_path
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "Columns as properties of Host:" in result.stdout
+    unknown = cli("classify", "laptops.csv", "--class", "Laptop", cwd=tmp_path)
+    assert unknown.exit_code == 1
+    assert "unknown --class 'Laptop'" in unknown.stderr
+
+
+def test_classify_header_only(cli, tmp_path):
+    (tmp_path / "empty.csv").write_text("a,b\n")
+    result = cli("classify", "empty.csv", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert "empty.csv: no rows to classify" in result.stderr
