@@ -201,7 +201,7 @@ def _register_optional_commands() -> None:
     """Add the commands that live in their own modules."""
     import importlib
 
-    for name in ("schemas", "emulator", "show", "importers", "export", "classify"):
+    for name in ("show", "schemas", "importers", "export", "classify", "emulator"):
         try:
             module = importlib.import_module(f"j1gitops.commands.{name}")
         except ModuleNotFoundError as exc:

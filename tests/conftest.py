@@ -99,7 +99,8 @@ def cli(capsys, monkeypatch):
 
 @pytest.fixture
 def example_repo(tmp_path) -> Path:
-    """A copy of the example repository: its config and inventory, no store yet."""
+    """A copy of the example repository: config, inventory and data files, no store."""
     shutil.copytree(REPO_ROOT / "inventory", tmp_path / "inventory")
+    shutil.copytree(REPO_ROOT / "data", tmp_path / "data")
     shutil.copy(REPO_ROOT / "j1gitops.yaml", tmp_path / "j1gitops.yaml")
     return tmp_path

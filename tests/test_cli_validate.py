@@ -92,3 +92,19 @@ def test_schemas_unknown_class_hint(cli, tmp_path):
     result = cli("schemas", "host", cwd=tmp_path)
     assert result.exit_code == 1
     assert result.stderr.strip() == "Error: unknown data-model class 'host'; did you mean 'Host'?"
+
+
+def test_example_inventory_is_a_realistic_company(example_repo):
+    from j1gitops.config import load_config
+    from j1gitops.pipeline import check_inventory
+
+    checked = check_inventory(load_config(root=str(example_repo)))
+    inventory = checked.inventory
+    classes = {cls for entity in inventory.entities for cls in entity.classes}
+    verbs = {relationship.verb for relationship in inventory.relationships}
+    assert checked.ok
+    assert len(inventory.entities) >= 40
+    assert len(classes) >= 8
+    assert len(inventory.relationships) >= 40
+    assert len(verbs) >= 5
+    assert any(path.endswith(".j2") for path in inventory.files)

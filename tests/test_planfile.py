@@ -170,6 +170,7 @@ def test_stale_after_another_apply(cli, applied, tmp_path):
     assert cli("plan", "--out", "plan.json", cwd=applied).exit_code == 0
     other = tmp_path / "other"
     shutil.copytree(applied / "inventory", other / "inventory")
+    shutil.copytree(applied / "data", other / "data")
     shutil.copy(applied / "j1gitops.yaml", other / "j1gitops.yaml")
     edit(other / "inventory/people.yaml", "title: VP Engineering", "title: CTO")
     db = str(applied / DB)

@@ -400,6 +400,7 @@ def test_drift_workflow_sequence(runner, tmp_path):
     # Someone changes the scope in J1 by hand.
     other = tmp_path / "console-edit"
     shutil.copytree(runner.repo / "inventory", other / "inventory")
+    shutil.copytree(runner.repo / "data", other / "data")
     shutil.copy(runner.repo / "j1gitops.yaml", other / "j1gitops.yaml")
     edit(other / "inventory/people.yaml", "title: VP Engineering", "title: CTO")
     local_db = str(runner.repo / ".j1gitops/local.db")
