@@ -9,12 +9,6 @@ from typing import Annotated
 import typer
 
 from j1gitops.errors import UsageError
-from j1gitops.importers.csvfile import read_csv
-from j1gitops.importers.jsonrecords import read_json_records
-from j1gitops.importers.profile import profile_table
-from j1gitops.importers.report import render_mapping, render_report
-from j1gitops.importers.starter import suggest
-from j1gitops.inventory.writer import write_text_atomic
 
 
 def _is_json(path: str, records: str | None) -> bool:
@@ -32,6 +26,14 @@ def run_classify(
     output: str | None = None,
 ) -> int:
     """Print the report to stdout; write the starter mapping to ``output``."""
+    # These load the data-model schemas, so they are imported only when run.
+    from j1gitops.importers.csvfile import read_csv
+    from j1gitops.importers.jsonrecords import read_json_records
+    from j1gitops.importers.profile import profile_table
+    from j1gitops.importers.report import render_mapping, render_report
+    from j1gitops.importers.starter import suggest
+    from j1gitops.inventory.writer import write_text_atomic
+
     if top < 1:
         raise UsageError(f"invalid --top {top}; give 1 or more")
     if _is_json(path, records):

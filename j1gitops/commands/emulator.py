@@ -6,19 +6,16 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from j1gitops.emulator import (
-    EmulatorOptions,
-    EmulatorServer,
-    FaultSpecError,
-    parse_fault,
-)
 from j1gitops.errors import CredentialsError, UsageError
-from j1gitops.store.sqlite import StoreError
-from j1gitops.targets.jupiterone.settings import ACCOUNT_VARIABLES, KEY_VARIABLES
+
+# The emulator and the J1 client pull in the HTTP stacks; they are imported when
+# the emulator starts, not whenever the CLI does.
+if TYPE_CHECKING:
+    from j1gitops.emulator import EmulatorOptions, EmulatorServer
 
 DEFAULT_STATE = ".j1gitops/emulator.db"
 
@@ -51,6 +48,9 @@ def run_emulator(
     that the same variables serve j1gitops and the emulator. ``faults`` are
     rule specs as ``j1gitops.emulator.faults`` describes them.
     """
+    from j1gitops.emulator import EmulatorOptions
+    from j1gitops.targets.jupiterone.settings import ACCOUNT_VARIABLES, KEY_VARIABLES
+
     environ = os.environ if environ is None else environ
     options = EmulatorOptions(
         state=state,
@@ -80,6 +80,9 @@ def run_emulator(
 
 
 def _open_server(options: EmulatorOptions) -> EmulatorServer:
+    from j1gitops.emulator import EmulatorServer
+    from j1gitops.store.sqlite import StoreError
+
     try:
         return EmulatorServer(options)
     except StoreError as exc:
@@ -104,6 +107,8 @@ def _from_environment(
 
 
 def _parse_faults(specs: Sequence[str]) -> list:
+    from j1gitops.emulator import FaultSpecError, parse_fault
+
     try:
         return [parse_fault(spec) for spec in specs]
     except FaultSpecError as exc:

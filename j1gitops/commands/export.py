@@ -12,9 +12,6 @@ import typer
 
 from j1gitops.config import load_config
 from j1gitops.errors import UsageError
-from j1gitops.importers.live import export_entities, export_relationships, yaml_layout
-from j1gitops.importers.sdkgraph import EXPORT_STEP, GRAPH_FOLDER, graph_layout
-from j1gitops.inventory.writer import UnwritableValue, write_tree_atomic
 from j1gitops.pipeline import open_target
 
 EXPORT_FORMATS = ("yaml", "sdk-graph")
@@ -49,6 +46,8 @@ def _output_folder(options: ExportOptions) -> str:
 
 def _check_free(folder: str, options: ExportOptions) -> None:
     """Raise UsageError for a folder that contains files already, unless --force."""
+    from j1gitops.importers.sdkgraph import EXPORT_STEP, GRAPH_FOLDER
+
     if options.format == "sdk-graph":
         folder = os.path.join(folder, GRAPH_FOLDER, EXPORT_STEP)
     if options.force or not os.path.isdir(folder) or not os.listdir(folder):
@@ -61,6 +60,15 @@ def _check_free(folder: str, options: ExportOptions) -> None:
 
 def run_export(options: ExportOptions) -> int:
     """Read the scope from the target and write one file per ``_type``."""
+    # The exporters load the data-model schemas, so they are imported only here.
+    from j1gitops.importers.live import (
+        export_entities,
+        export_relationships,
+        yaml_layout,
+    )
+    from j1gitops.importers.sdkgraph import graph_layout
+    from j1gitops.inventory.writer import UnwritableValue, write_tree_atomic
+
     folder = _output_folder(options)
     _check_free(folder, options)
     config = load_config(options.config_path)

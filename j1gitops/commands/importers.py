@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from j1gitops.importers.csvfile import read_csv
-from j1gitops.importers.entities import EntityImporter
-from j1gitops.importers.jsonrecords import read_json_records
-from j1gitops.importers.mapping import Mapping, apply_options, load_mapping
-from j1gitops.importers.output import ImportCounts, write_import
-from j1gitops.importers.relationships import RelationshipImporter, is_relationship_table
-from j1gitops.importers.sdkgraph import GraphImporter
-from j1gitops.importers.table import Table
+# The importers load the data-model schemas, so they are imported when a command
+# runs, not when the CLI starts.
+if TYPE_CHECKING:
+    from j1gitops.importers.mapping import Mapping
+    from j1gitops.importers.output import ImportCounts
+    from j1gitops.importers.table import Table
 
 
 @dataclass
@@ -38,6 +36,8 @@ class ImportOptions:
 
 def build_mapping(options: ImportOptions) -> Mapping:
     """Read the mapping file, if any, and apply the command-line options over it."""
+    from j1gitops.importers.mapping import Mapping, apply_options, load_mapping
+
     mapping = load_mapping(options.mapping_path) if options.mapping_path else Mapping()
     return apply_options(
         mapping,
@@ -55,6 +55,13 @@ def build_mapping(options: ImportOptions) -> Mapping:
 
 def import_table(table: Table, mapping: Mapping, output: str | None) -> int:
     """Convert the table's rows and write them; report the counts on stderr."""
+    from j1gitops.importers.entities import EntityImporter
+    from j1gitops.importers.output import write_import
+    from j1gitops.importers.relationships import (
+        RelationshipImporter,
+        is_relationship_table,
+    )
+
     if is_relationship_table(table):
         importer = RelationshipImporter(table, mapping)
     else:
@@ -77,6 +84,8 @@ def report(counts: ImportCounts, source: str, output: str | None) -> None:
 
 def run_import_csv(options: ImportOptions) -> int:
     """Run ``import csv``; return 0, or raise an error naming the bad input."""
+    from j1gitops.importers.csvfile import read_csv
+
     mapping = build_mapping(options)
     table = read_csv(options.path, mapping.delimiter, mapping.encoding)
     return import_table(table, mapping, options.output)
@@ -84,6 +93,8 @@ def run_import_csv(options: ImportOptions) -> int:
 
 def run_import_json(options: ImportOptions) -> int:
     """Run ``import json``; return 0, or raise an error naming the bad input."""
+    from j1gitops.importers.jsonrecords import read_json_records
+
     mapping = build_mapping(options)
     table = read_json_records(options.path, mapping.records, mapping.encoding)
     return import_table(table, mapping, options.output)
@@ -91,6 +102,9 @@ def run_import_json(options: ImportOptions) -> int:
 
 def run_import_sdk_graph(directory: str, output: str | None = None) -> int:
     """Run ``import sdk-graph``: entities and relationships of an SDK graph folder."""
+    from j1gitops.importers.output import write_import
+    from j1gitops.importers.sdkgraph import GraphImporter
+
     importer = GraphImporter(directory)
     counts = write_import(importer, output, directory)
     if importer.skipped_mapped:
