@@ -222,6 +222,13 @@ def _write_crash_log() -> str:
     return handle.name
 
 
+def _describe_os_error(exc: OSError) -> str:
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is not None:
+        return f"cannot use {exc.filename}: {reason}"
+    return f"input or output failed: {reason}"
+
+
 def _report_usage_error(exc: Exception) -> int:
     """Print a command-line error with a pointer to the help; return its exit code."""
     message = exc.format_message().rstrip(".")
@@ -249,6 +256,23 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         code = 130
+    except OSError as exc:
+        # A file or stream that a command could not open, read or write, such as
+        # a full disk or a directory given where a file was expected.
+        print(f"Error: {_describe_os_error(exc)}", file=sys.stderr)
+        code = 1
+    except RecursionError:
+        print(
+            "Error: the input is nested too deeply to read; flatten it",
+            file=sys.stderr,
+        )
+        code = 1
+    except MemoryError:
+        print(
+            "Error: out of memory; the input is too large for this machine",
+            file=sys.stderr,
+        )
+        code = 1
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         log = _write_crash_log()
         print(

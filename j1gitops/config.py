@@ -194,6 +194,14 @@ def _read_top(reader: _Reader, document: dict, config: Config) -> None:
     config.scope = reader.string(document, "scope", config.scope)
     config.target = reader.string(document, "target", config.target, TARGETS)
     config.inventory = _string_list(reader, document, "inventory", config.inventory)
+    for path in config.inventory:
+        if os.path.isabs(path) or os.path.normpath(path).split(os.sep)[0] == "..":
+            reader.fail(
+                document,
+                "inventory",
+                f"inventory path {path!r} is outside the repository; list paths "
+                "relative to the folder of j1gitops.yaml, inside it",
+            )
     local = reader.mapping(document.get("local"), "local", document, {"path"})
     config.local_path = (
         reader.string(local, "path", config.local_path)

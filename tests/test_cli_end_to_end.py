@@ -124,3 +124,22 @@ def test_version_and_help(cli, tmp_path):
         shown = cli(command, "--help", cwd=tmp_path)
         assert shown.exit_code == 0
         assert "Usage" in shown.stdout
+
+
+def test_full_disk_is_one_line_error(example_repo):
+    import subprocess
+    import sys
+
+    with open("/dev/full", "w") as full:
+        process = subprocess.run(
+            [sys.executable, "-m", "j1gitops", "plan"],
+            cwd=example_repo,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    assert process.returncode == 1
+    assert process.stderr.strip().splitlines()[-1] == (
+        "Error: input or output failed: No space left on device"
+    )
+    assert "Traceback" not in process.stderr

@@ -108,3 +108,24 @@ def test_example_inventory_is_a_realistic_company(example_repo):
     assert len(inventory.relationships) >= 40
     assert len(verbs) >= 5
     assert any(path.endswith(".j2") for path in inventory.files)
+
+
+def test_small_number_in_date_property_warns(cli, tmp_path):
+    (tmp_path / "inventory").mkdir()
+    (tmp_path / "inventory/a.yaml").write_text(
+        "- _key: app:calendar-app\n  _type: acme_app\n  _class: Application\n"
+        "  name: x\n  displayName: x\n  createdOn: 1704412800\n"
+        "  updatedOn: 1704412800000\n"
+    )
+    result = cli("validate", cwd=tmp_path)
+    assert result.exit_code == 0
+    (line,) = result.stdout.splitlines()
+    assert line.startswith("inventory/a.yaml:6:3: warning:")
+    assert "[implausible-date]" in line
+
+
+def test_schemas_table_keeps_brackets(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    result = cli("schemas", "Device", cwd=tmp_path)
+    assert result.exit_code == 0
+    assert "^[a-zA-Z0-9][a-zA-Z0-9-]{0,61}[a-zA-Z0-9]$" in result.stdout

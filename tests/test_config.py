@@ -91,3 +91,10 @@ def test_config_cannot_set_urls_or_credentials(tmp_path, text):
 def test_explicit_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(str(tmp_path / "nope.yaml"))
+
+
+@pytest.mark.parametrize("path", ["/etc", "../elsewhere", "inventory/../../x"])
+def test_inventory_path_outside_repository(tmp_path, path):
+    root = write_config(tmp_path, f"inventory: [{path!r}]\n")
+    with pytest.raises(ConfigError, match="is outside the repository"):
+        load_config(root=root)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from j1gitops.inventory.dialects import relationship_key, relationship_type
@@ -231,3 +233,34 @@ def test_moving_entity_between_files_keeps_identity(tmp_path):
     second = read_inventory(["inv"], root=str(tmp_path)).inventory.entities[0]
     assert (first.key, first.properties) == (second.key, second.properties)
     assert first.location.file != second.location.file
+
+
+def test_symlink_outside_repository_refused(tmp_path):
+    secret = tmp_path / "outside.yaml"
+    secret.write_text("token: s3cr3t-value\n")
+    repo = tmp_path / "repo"
+    (repo / "inv").mkdir(parents=True)
+    (repo / "inv/creds.yaml").symlink_to(secret)
+    result = read_inventory(["inv"], root=str(repo))
+    (diagnostic,) = result.diagnostics
+    assert diagnostic.location.file == "inv/creds.yaml"
+    assert "symlink points outside the repository" in diagnostic.message
+    assert "s3cr3t" not in str(diagnostic)
+    assert result.inventory.files == []
+
+
+def test_symlink_inside_repository_read(tmp_path):
+    write(tmp_path, "shared/a.yaml", "- _key: k1\n  _type: t_a\n  _class: Vendor\n")
+    (tmp_path / "inv").mkdir()
+    (tmp_path / "inv/a.yaml").symlink_to(tmp_path / "shared/a.yaml")
+    result = read_inventory(["inv"], root=str(tmp_path))
+    assert result.diagnostics == []
+    assert [e.key for e in result.inventory.entities] == ["k1"]
+
+
+def test_fifo_in_inventory_refused(tmp_path):
+    (tmp_path / "inv").mkdir()
+    os.mkfifo(tmp_path / "inv/pipe.yaml")
+    result = read_inventory(["inv"], root=str(tmp_path))
+    (diagnostic,) = result.diagnostics
+    assert "not a regular file" in diagnostic.message

@@ -39,8 +39,6 @@ def load_value(text: str):
         ("-7", -7),
         ("0", 0),
         ("1.5", 1.5),
-        ("1.5e3", 1500.0),
-        ("1.10", 1.1),
         ('"02134"', "02134"),
         ("'yes'", "yes"),
     ],
@@ -60,6 +58,18 @@ def test_lossy_number_kept_as_string(text):
     assert diagnostics[0].rule == "lossy-number"
     assert diagnostics[0].severity.value == "warning"
     assert "f.yaml:1:8" in str(diagnostics[0])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "shown"),
+    [("1.10", 1.1, "1.1"), ("2.0", 2.0, "2"), ("1.5e3", 1500.0, "1500")],
+)
+def test_float_that_changes_text_warns(text, expected, shown):
+    value, diagnostics = load_value(text)
+    assert value == expected
+    (diagnostic,) = diagnostics
+    assert diagnostic.rule == "lossy-number"
+    assert f"value {text} is read as the number {shown}" in diagnostic.message
 
 
 def test_infinity_and_nan_are_floats():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,9 +64,39 @@ def discover_files(
         for directory, folders, files in os.walk(path):
             folders[:] = [name for name in folders if not name.startswith(".")]
             for name in files:
-                if not name.startswith(".") and is_inventory_file(name):
-                    found.add(_display(Path(directory, name), root))
+                if name.startswith(".") or not is_inventory_file(name):
+                    continue
+                file = Path(directory, name)
+                problem = _unreadable_reason(file, root)
+                if problem is None:
+                    found.add(_display(file, root))
+                else:
+                    shown = Path(os.path.relpath(file, root)).as_posix()
+                    diagnostics.append(error(Location(shown), problem, "io"))
     return sorted(found, key=lambda p: Path(p).as_posix()), diagnostics
+
+
+def _unreadable_reason(file: Path, root: str) -> str | None:
+    """Say why a file found in an inventory folder must not be read, or None.
+
+    A pull request can add symlinks: one that points outside the repository, or
+    at a device such as /dev/zero, could make the plan read secrets of the CI
+    machine or never finish.
+    """
+    if file.is_symlink():
+        target = file.resolve()
+        if not target.is_relative_to(Path(root).resolve()):
+            return (
+                "symlink points outside the repository; j1gitops reads only files "
+                "inside it, so replace the link with the file"
+            )
+    try:
+        mode = file.stat().st_mode
+    except OSError as exc:
+        return f"cannot read file: {exc.strerror}"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a device, socket or FIFO); remove it"
+    return None
 
 
 def _display(path: Path, root: str) -> str:

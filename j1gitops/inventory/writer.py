@@ -8,7 +8,8 @@ YAML 1.2 would read as anything but that string is written in double quotes, so
 back as strings under either version.
 
 Files are written atomically: to a temporary file in the same folder, which is
-then renamed over the target, so a failed run never leaves half a file.
+then renamed over the target, so a failed run never leaves half a file. Devices
+and FIFOs are the exception: they are written directly.
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ import math
 import os
 import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from io import StringIO
 from typing import IO, Any
+
+from j1gitops.errors import UsageError
 
 INDENT = "  "
 ITEM_INDENT = INDENT * 3  # list items under a property of a top-level object
@@ -296,24 +300,61 @@ def write_document(
     return entity_count, relationship_count
 
 
+class OutputPathError(UsageError):
+    """An output path that cannot be written: a folder where a file is expected,
+    or a file where a folder is expected."""
+
+
+def _umask() -> int:
+    """Return the process's umask; ``os.umask`` can only read it by setting it."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_output(path: str) -> Iterator[IO[str]]:
-    """Open a temporary file next to ``path`` and rename it to ``path`` on success.
+    """Open ``path`` for writing text; replace it in one rename on success.
+
+    A regular file, or a symbolic link to one, is replaced by renaming a
+    temporary file over the link's target, so the link stays and a failed run
+    leaves the old content. A new file gets mode ``0o666 & ~umask`` and a
+    replaced file keeps its mode (not its owner). A device or FIFO, such as
+    ``/dev/null`` or ``/dev/stdout``, is written directly, without a rename.
+    A folder raises ``OutputPathError``.
 
     When the block raises, the temporary file is removed and ``path`` is left as
     it was.
     """
-    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        status = None
+    if status is not None and stat.S_ISDIR(status.st_mode):
+        raise OutputPathError(
+            f"{path} is a folder; give the path of a file to write, such as "
+            f"{os.path.join(path, 'output.yaml')}"
+        )
+    if status is not None and not stat.S_ISREG(status.st_mode):
+        with open(path, "w", encoding="utf-8", newline="\n") as handle:
+            yield handle
+        return
+    # realpath follows the links, also a dangling one, so the rename replaces
+    # the file that the link names.
+    target = os.path.realpath(path) if os.path.islink(path) else path
+    mode = stat.S_IMODE(status.st_mode) if status else 0o666 & ~_umask()
+    folder = os.path.dirname(os.path.abspath(target))
     os.makedirs(folder, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder
+        prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=folder
     )
     try:
+        os.fchmod(descriptor, mode)
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except BaseException:
         if os.path.exists(temporary):
             os.unlink(temporary)
@@ -321,7 +362,7 @@ def atomic_output(path: str) -> Iterator[IO[str]]:
 
 
 def write_text_atomic(path: str, text: str) -> None:
-    """Replace the file at ``path`` with ``text`` in one rename."""
+    """Replace the file at ``path`` with ``text`` in one rename (see ``atomic_output``)."""
     with atomic_output(path) as handle:
         handle.write(text)
 
@@ -332,12 +373,22 @@ def write_tree_atomic(directory: str, files: dict[str, str]) -> None:
     Every file is written to a temporary folder next to ``directory`` first, so a
     failure leaves ``directory`` as it was. A missing or empty ``directory`` is
     then replaced in one rename. Into any other folder each file is renamed in
-    turn, so files of the same names are replaced and the others are left.
+    turn, so files of the same names are replaced and the others are left. A
+    symbolic link to a folder is followed. New files get mode ``0o666 & ~umask``
+    and new folders ``0o777 & ~umask``. An existing file at ``directory``, or at
+    one of the folders inside it that ``files`` needs, raises ``OutputPathError``.
     """
-    target = os.path.abspath(directory)
+    target = os.path.realpath(directory)
+    if os.path.exists(target) and not os.path.isdir(target):
+        raise OutputPathError(
+            f"{directory} is a file, not a folder; give a new or empty folder to "
+            "write into"
+        )
+    _check_tree_folders(directory, target, files)
     parent = os.path.dirname(target)
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.", dir=parent)
+    os.chmod(staging, 0o777 & ~_umask())
     try:
         for relative, text in files.items():
             _write_new(os.path.join(staging, relative), text)
@@ -350,6 +401,28 @@ def write_tree_atomic(directory: str, files: dict[str, str]) -> None:
     finally:
         if os.path.exists(staging):
             shutil.rmtree(staging)
+
+
+def _check_tree_folders(directory: str, target: str, files: dict[str, str]) -> None:
+    """Raise ``OutputPathError`` when a file stands where ``files`` needs a folder,
+    or a folder where it needs a file."""
+    for relative in files:
+        destination = os.path.join(target, relative)
+        if os.path.isdir(destination):
+            raise OutputPathError(
+                f"{os.path.join(directory, relative)} is a folder, but the export "
+                "writes a file there; remove it or export into a new folder"
+            )
+        folder = os.path.dirname(relative)
+        while folder:
+            if os.path.lexists(os.path.join(target, folder)) and not os.path.isdir(
+                os.path.join(target, folder)
+            ):
+                raise OutputPathError(
+                    f"{os.path.join(directory, folder)} is a file, but the export "
+                    "writes a folder there; remove it or export into a new folder"
+                )
+            folder = os.path.dirname(folder)
 
 
 def _write_new(path: str, text: str) -> None:

@@ -290,7 +290,20 @@ class _Walker:
                 if lowered.startswith("-")
                 else (math.nan if "nan" in lowered else math.inf)
             )
-        return float(text)
+        value = float(text)
+        stored = int(value) if value.is_integer() else value
+        if str(stored) != text:
+            # J1 stores JSON numbers, so "1.10" and "2.0" arrive as 1.1 and 2: a
+            # version written unquoted would change without this warning.
+            self.diagnostics.append(
+                warning(
+                    self.location(node),
+                    f"value {text} is read as the number {stored}; quote it if it "
+                    "is text, such as a version",
+                    "lossy-number",
+                )
+            )
+        return value
 
     def sequence(self, node: yaml.SequenceNode) -> SourceList:
         result = SourceList()

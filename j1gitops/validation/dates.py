@@ -12,7 +12,7 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from j1gitops.diagnostics import Diagnostic, error
+from j1gitops.diagnostics import Diagnostic, error, warning
 from j1gitops.inventory.model import Entity, Inventory
 from j1gitops.validation import schemas
 
@@ -84,6 +84,32 @@ def normalize_entity_dates(entity: Entity) -> dict[str, str]:
         except InvalidDate as exc:
             failures[name] = str(exc)
     return failures
+
+
+# Epoch milliseconds below this are before 1973-03-03: a number that small in a
+# date property is much more likely seconds, an Excel day count or a year.
+PLAUSIBLE_MS = 10**11
+IMPLAUSIBLE_RULE = "implausible-date"
+
+
+def implausible_dates(entity: Entity) -> list[Diagnostic]:
+    """Warn about date properties holding numbers too small to be epoch ms."""
+    found = []
+    for name in schemas.date_properties(entity.classes):
+        value = entity.properties.get(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if 0 <= value < PLAUSIBLE_MS:
+            found.append(
+                warning(
+                    entity.property_location(name),
+                    f"{entity.label()}: {name} {value!r} is read as milliseconds "
+                    "since 1970, a moment in the early 1970s; if it is seconds, a "
+                    f"day count or a year, write {EXAMPLES} instead",
+                    IMPLAUSIBLE_RULE,
+                )
+            )
+    return found
 
 
 def date_message(entity: Entity, name: str, reason: str) -> str:

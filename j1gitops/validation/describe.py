@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from j1gitops.validation import schemas
@@ -30,12 +31,13 @@ def class_table(name: str, strict: bool = False) -> Table:
     for column in ("property", "type", "required", "format", "description"):
         table.add_column(column, overflow="fold")
     for row in describe_class(name):
+        # Patterns and descriptions contain brackets, which rich reads as markup.
         table.add_row(
-            row.property,
-            row.type,
+            escape(row.property),
+            escape(row.type),
             _required_text(row.required, row.nullable, strict),
-            row.format,
-            row.description,
+            escape(row.format),
+            escape(row.description),
         )
     return table
 

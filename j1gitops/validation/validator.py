@@ -36,6 +36,7 @@ def validate_entity(entity: Entity, settings: ValidationSettings) -> list[Diagno
 
     severity = settings.severity_for(entity.classes)
     failed_dates = dates.normalize_entity_dates(entity)
+    found.extend(dates.implausible_dates(entity))
     for name, reason in failed_dates.items():
         message = dates.date_message(entity, name, reason)
         found.append(
