@@ -19,6 +19,7 @@ import typer
 
 from j1gitops import __version__
 from j1gitops.errors import J1GitOpsError
+from j1gitops.secrets import redact
 
 try:  # typer 0.2x vendors click; its errors derive from TyperException
     from typer import TyperException as CommandLineError
@@ -52,11 +53,14 @@ ColorOption = Annotated[
     str, typer.Option("--color", help="Colour the output: auto, always or never.")
 ]
 TargetOption = Annotated[
-    str | None, typer.Option("--target", help="Target to plan against: local or jupiterone.")
+    str | None,
+    typer.Option("--target", help="Target to plan against: local or jupiterone."),
 ]
 LocalPathOption = Annotated[
     str | None,
-    typer.Option("--local-path", help="SQLite file of the local target (default from config)."),
+    typer.Option(
+        "--local-path", help="SQLite file of the local target (default from config)."
+    ),
 ]
 
 
@@ -70,8 +74,12 @@ def version_callback(value: bool) -> None:
 def root(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=version_callback, is_eager=True,
-                     help="Print the version and exit."),
+        typer.Option(
+            "--version",
+            callback=version_callback,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
     ] = False,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log each J1 request to stderr.")
@@ -135,8 +143,10 @@ def plan(
     color: ColorOption = "auto",
     detailed_exitcode: Annotated[
         bool,
-        typer.Option("--detailed-exitcode",
-                     help="Exit 0 with no changes, 2 with changes, 1 on error."),
+        typer.Option(
+            "--detailed-exitcode",
+            help="Exit 0 with no changes, 2 with changes, 1 on error.",
+        ),
     ] = False,
     out: Annotated[
         str | None,
@@ -147,8 +157,10 @@ def plan(
     base_ref: BaseRefOption = None,
     details_url: Annotated[
         str | None,
-        typer.Option("--details-url",
-                     help="Link to the full plan, named in a cut-off Markdown view."),
+        typer.Option(
+            "--details-url",
+            help="Link to the full plan, named in a cut-off Markdown view.",
+        ),
     ] = None,
 ) -> int:
     """Show what apply would create, update and delete in the scope."""
@@ -156,10 +168,19 @@ def plan(
 
     return run_plan(
         PlanOptions(
-            paths=paths or [], config_path=config, target=target, local_path=local_path,
-            format=form, color=color, detailed_exitcode=detailed_exitcode, strict=strict,
-            out=out, allow_deletes=allow_deletes, allow_empty=allow_empty,
-            base_ref=base_ref, details_url=details_url,
+            paths=paths or [],
+            config_path=config,
+            target=target,
+            local_path=local_path,
+            format=form,
+            color=color,
+            detailed_exitcode=detailed_exitcode,
+            strict=strict,
+            out=out,
+            allow_deletes=allow_deletes,
+            allow_empty=allow_empty,
+            base_ref=base_ref,
+            details_url=details_url,
         )
     )
 
@@ -178,7 +199,8 @@ def apply(
     local_path: LocalPathOption = None,
     strict: StrictOption = None,
     auto_approve: Annotated[
-        bool, typer.Option("--auto-approve", help="Apply without asking for confirmation.")
+        bool,
+        typer.Option("--auto-approve", help="Apply without asking for confirmation."),
     ] = False,
     color: ColorOption = "auto",
     allow_deletes: AllowDeletesOption = False,
@@ -190,9 +212,16 @@ def apply(
 
     return run_apply(
         ApplyOptions(
-            paths=paths or [], config_path=config, target=target, local_path=local_path,
-            strict=strict, color=color, auto_approve=auto_approve,
-            allow_deletes=allow_deletes, allow_empty=allow_empty, base_ref=base_ref,
+            paths=paths or [],
+            config_path=config,
+            target=target,
+            local_path=local_path,
+            strict=strict,
+            color=color,
+            auto_approve=auto_approve,
+            allow_deletes=allow_deletes,
+            allow_empty=allow_empty,
+            base_ref=base_ref,
         )
     )
 
@@ -218,7 +247,7 @@ def _write_crash_log() -> str:
     with tempfile.NamedTemporaryFile(
         "w", prefix="j1gitops-crash-", suffix=".log", delete=False
     ) as handle:
-        handle.write(traceback.format_exc())
+        handle.write(redact(traceback.format_exc()))
     return handle.name
 
 
@@ -236,7 +265,10 @@ def _report_usage_error(exc: Exception) -> int:
         return 0
     context = getattr(exc, "ctx", None)
     command_path = context.command_path if context is not None else "j1gitops"
-    print(f"Error: {message}. Run '{command_path} --help' for usage.", file=sys.stderr)
+    print(
+        redact(f"Error: {message}. Run '{command_path} --help' for usage."),
+        file=sys.stderr,
+    )
     return 1
 
 
@@ -246,7 +278,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = command.main(args=argv, prog_name="j1gitops", standalone_mode=False)
     except J1GitOpsError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        print(redact(f"Error: {exc}"), file=sys.stderr)
         code = exc.exit_code
     except typer.Abort:
         print("Aborted.", file=sys.stderr)
@@ -259,7 +291,7 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:
         # A file or stream that a command could not open, read or write, such as
         # a full disk or a directory given where a file was expected.
-        print(f"Error: {_describe_os_error(exc)}", file=sys.stderr)
+        print(redact(f"Error: {_describe_os_error(exc)}"), file=sys.stderr)
         code = 1
     except RecursionError:
         print(
@@ -276,8 +308,10 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         log = _write_crash_log()
         print(
-            f"Error: internal error ({type(exc).__name__}: {exc}); the traceback is in "
-            f"{log}. Please report it.",
+            redact(
+                f"Error: internal error ({type(exc).__name__}: {exc}); the traceback is in "
+                f"{log}. Please report it."
+            ),
             file=sys.stderr,
         )
         code = 1

@@ -6,6 +6,8 @@ import sys
 
 from rich.console import Console
 
+from j1gitops.secrets import redact
+
 COLOR_CHOICES = ("auto", "always", "never")
 
 
@@ -36,6 +38,6 @@ def progress_printer(quiet: bool = False):
 
     def progress(message: str) -> None:
         if not quiet:
-            print(message, file=sys.stderr, flush=True)
+            print(redact(message), file=sys.stderr, flush=True)
 
     return progress

@@ -143,3 +143,18 @@ def test_full_disk_is_one_line_error(example_repo):
         "Error: input or output failed: No space left on device"
     )
     assert "Traceback" not in process.stderr
+
+
+def test_plan_leaves_foreign_database_alone(cli, example_repo):
+    import sqlite3
+
+    path = example_repo / "foreign.db"
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE invoices (id INTEGER)")
+    connection.commit()
+    connection.close()
+    before = path.read_bytes()
+    result = cli("plan", "--local-path", str(path), cwd=example_repo)
+    assert result.exit_code == 1
+    assert "is not a j1gitops local store" in result.stderr
+    assert path.read_bytes() == before

@@ -183,3 +183,29 @@ def test_corrupt_file_rejected(tmp_path):
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(Exception, match="cannot open the local store"):
         Store(path)
+
+
+def test_read_only_store_never_writes(tmp_path):
+    path = tmp_path / "state.db"
+    with Store(path) as writable:
+        writable.synchronize("s", [ent("thing-0001")], [])
+    before = path.read_bytes()
+    with Store(path, read_only=True) as readable:
+        entities, _ = readable.read_scope("s")
+        with pytest.raises(sqlite3.OperationalError):
+            readable.synchronize("s", [], [])
+    assert [e["_key"] for e in entities] == ["thing-0001"]
+    assert path.read_bytes() == before
+
+
+def test_foreign_sqlite_file_rejected_unchanged(tmp_path):
+    path = tmp_path / "other-app.db"
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE invoices (id INTEGER)")
+    connection.commit()
+    connection.close()
+    before = path.read_bytes()
+    for read_only in (True, False):
+        with pytest.raises(Exception, match="is not a j1gitops local store"):
+            Store(path, read_only=read_only)
+    assert path.read_bytes() == before

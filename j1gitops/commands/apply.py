@@ -32,6 +32,7 @@ from j1gitops.plan.planfile import (
     is_plan_file,
     read_plan_file,
 )
+from j1gitops.secrets import redact
 from j1gitops.targets.base import ApplyResult
 
 # Options that change what is planned, so a saved plan cannot be combined with them.
@@ -114,7 +115,7 @@ def apply_outcome(outcome: PlanOutcome, options: ApplyOptions) -> int:
     result = outcome.target.apply(outcome.config.scope, outcome.desired, progress)
     sys.stdout.write(result_summary(plan, result))
     for problem in result.errors:
-        sys.stderr.write(f"error: {problem}\n")
+        sys.stderr.write(redact(f"error: {problem}\n"))
     if not result.succeeded:
         raise TargetError(
             f"apply finished with status {result.status} and {result.error_count} "

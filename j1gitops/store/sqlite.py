@@ -97,36 +97,66 @@ CREATE INDEX IF NOT EXISTS entities_scope ON entities (source, scope);
 class Store(ObjectMutations):
     """One SQLite file of J1 objects. Use as a context manager, or call ``close``."""
 
-    def __init__(self, path: str | Path, *, timeout: float = 30.0):
+    def __init__(
+        self, path: str | Path, *, timeout: float = 30.0, read_only: bool = False
+    ):
+        """Open (or, unless ``read_only``, create) the store file.
+
+        A read-only store never writes to the file, so ``plan`` leaves it as it
+        was. Either way, a SQLite file that holds tables but is not a j1gitops
+        store is rejected rather than changed.
+        """
         self.path = str(path)
-        if self.path != ":memory:":
+        self.read_only = read_only
+        if self.path != ":memory:" and not read_only:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
             # The emulator serves one store from several request threads; every
             # write goes through ``transaction``, which SQLite serialises.
             self.connection = sqlite3.connect(
-                self.path,
+                self._database(),
                 timeout=timeout,
                 isolation_level=None,
                 check_same_thread=False,
+                uri=read_only,
             )
-            self.connection.execute("PRAGMA journal_mode=WAL")
-            self.connection.execute("PRAGMA foreign_keys=ON")
-            self.connection.executescript(_SCHEMA)
+            self._check_is_store()
+            if not read_only:
+                self.connection.execute("PRAGMA journal_mode=WAL")
+                self.connection.execute("PRAGMA foreign_keys=ON")
+                self.connection.executescript(_SCHEMA)
             self._check_version()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the local store {self.path}: {exc}") from exc
+
+    def _database(self) -> str:
+        if not self.read_only:
+            return self.path
+        return Path(self.path).resolve().as_uri() + "?mode=ro"
+
+    def _check_is_store(self) -> None:
+        tables = {
+            row[0]
+            for row in self.connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+            )
+        }
+        if (tables or self.read_only) and "meta" not in tables:
+            raise StoreError(
+                f"{self.path} is not a j1gitops local store (it holds other tables "
+                "or none); choose another --local-path or local.path"
+            )
 
     def _check_version(self) -> None:
         row = self.connection.execute(
             "SELECT value FROM meta WHERE name = 'schema_version'"
         ).fetchone()
-        if row is None:
+        if row is None and not self.read_only:
             self.connection.execute(
                 "INSERT INTO meta (name, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
             )
-        elif int(row[0]) > SCHEMA_VERSION:
+        elif row is not None and int(row[0]) > SCHEMA_VERSION:
             raise StoreError(
                 f"the local store {self.path} was written by a newer j1gitops "
                 f"(format {row[0]}); upgrade j1gitops or delete the file"

@@ -25,9 +25,19 @@ class LocalTarget:
         self._store: Store | None = None
 
     def store(self, create: bool = False) -> Store | None:
-        if self._store is None and (create or os.path.exists(self.path)):
+        """Return the store: read-only for reading, writable when ``create``.
+
+        Returns None when there is nothing to read yet: no file, or an empty one.
+        """
+        if self._store is not None and create and self._store.read_only:
+            self._store.close()
+            self._store = None
+        if self._store is None:
+            exists = os.path.exists(self.path) and os.path.getsize(self.path) > 0
+            if not create and not exists:
+                return None
             try:
-                self._store = Store(self.path)
+                self._store = Store(self.path, read_only=not create)
             except StoreError as exc:
                 raise TargetError(str(exc)) from exc
         return self._store
