@@ -395,3 +395,35 @@ def test_saved_plan_against_emulator(cli, repo, monkeypatch, tmp_path):
     assert first.exit_code == 0, first.stderr
     assert second.exit_code == 3
     assert "plan is stale" in second.stderr
+
+
+def reseal(path: Path, change) -> None:
+    """Edit a saved plan and recompute its checksum, as a forger would."""
+    from j1gitops.plan.planfile import _hash
+
+    document = json.loads(path.read_text())
+    document.pop("checksum")
+    change(document)
+    document["checksum"] = "sha256:" + _hash(document)
+    path.write_text(json.dumps(document))
+
+
+def test_forged_plan_with_other_changes_refused(cli, applied):
+    edit(applied / "inventory/people.yaml", "title: VP Engineering", "title: CTO")
+    assert cli("plan", "--out", "plan.json", cwd=applied).exit_code == 0
+    reseal(applied / "plan.json", lambda d: d["plan"].update(changes=[]))
+    shown = cli("show", "plan.json", cwd=applied)
+    assert "No changes." in shown.stdout
+    result = cli("apply", "plan.json", cwd=applied)
+    assert result.exit_code == 3
+    assert "its changes are not the ones this inventory and scope give" in result.stderr
+    assert entity_property(applied / DB, "employee:bob.okafor", "title") == "VP Engineering"
+
+
+def test_plan_field_of_wrong_type_is_one_line(cli, applied):
+    assert cli("plan", "--out", "plan.json", cwd=applied).exit_code == 0
+    reseal(applied / "plan.json", lambda d: d.update(plan=None))
+    result = cli("apply", "plan.json", cwd=applied)
+    assert result.exit_code == 1
+    assert "internal error" not in result.stderr
+    assert "plan.json" in result.stderr

@@ -196,7 +196,25 @@ def stale_reason(saved: SavedPlan, outcome: PlanOutcome) -> str | None:
             f"scope {plan.scope!r} in the target changed since the plan was made "
             f"({changes})"
         )
+    # The checksum only catches accidents, since anyone can recompute it. The
+    # changes must be the ones that the same inventory and scope give now, so
+    # that an edited file cannot show reviewers other changes than apply makes.
+    if _comparable_changes(plan) != _comparable_changes(saved.plan):
+        return (
+            "its changes are not the ones this inventory and scope give; the file "
+            "was edited or made by another version"
+        )
     return None
+
+
+def _comparable_changes(plan: Plan) -> list[dict]:
+    """Return the plan's changes without their source lines, which may move."""
+    rows = []
+    for change in plan.changes:
+        row = change.to_dict()
+        row.pop("source", None)
+        rows.append(row)
+    return rows
 
 
 def apply_saved_plan(options: ApplyOptions) -> int:

@@ -274,8 +274,12 @@ def read_plan_file(path: str) -> tuple[SavedPlan, dict]:
     document["checksum"] = stored
     try:
         return SavedPlan.from_dict(document), document
-    except (KeyError, TypeError, ValueError) as exc:
+    except KeyError as exc:
         raise LoadError(f"{path} is missing plan field {exc}; run plan again") from exc
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise LoadError(
+            f"{path} has a plan field of the wrong type ({exc}); run plan again"
+        ) from exc
 
 
 def _load_document(path: str) -> dict:
