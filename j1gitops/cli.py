@@ -281,12 +281,10 @@ def main(argv: list[str] | None = None) -> None:
         print(redact(f"Error: {exc}"), file=sys.stderr)
         code = exc.exit_code
     except typer.Abort:
-        print("Aborted.", file=sys.stderr)
         code = 130
     except CommandLineError as exc:
         code = _report_usage_error(exc)
     except KeyboardInterrupt:
-        print("Interrupted.", file=sys.stderr)
         code = 130
     except OSError as exc:
         # A file or stream that a command could not open, read or write, such as
@@ -315,4 +313,8 @@ def main(argv: list[str] | None = None) -> None:
             file=sys.stderr,
         )
         code = 1
+    if code == 130:
+        # Ctrl-C arrives as KeyboardInterrupt, typer.Abort, or an exit code of 130
+        # that typer returns.
+        print("Interrupted.", file=sys.stderr)
     sys.exit(code if isinstance(code, int) else 0)

@@ -24,6 +24,7 @@ pull request cannot send the API key to another host.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -139,13 +140,19 @@ class _Reader:
             )
         return value
 
-    def number(self, node: dict, key: str, maximum: float | None = None):
+    def number(
+        self, node: dict, key: str, maximum: float | None = None, integer: bool = False
+    ):
         value = node.get(key)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        kind = "a whole number" if integer else "a number"
+        allowed = int if integer else (int, float)
+        wrong_type = isinstance(value, bool) or not isinstance(value, allowed)
+        # NaN compares false with everything, so it would switch a limit off.
+        if wrong_type or not math.isfinite(value) or value < 0:
             self.fail(
-                node, key, f"'{key}' must be a number of at least 0, found {value!r}"
+                node, key, f"'{key}' must be {kind} of at least 0, found {value!r}"
             )
         if maximum is not None and value > maximum:
             self.fail(node, key, f"'{key}' must be at most {maximum}, found {value!r}")
@@ -213,7 +220,7 @@ def _read_top(reader: _Reader, document: dict, config: Config) -> None:
         document.get("deletes"), "deletes", document, {"max_count", "max_percent"}
     )
     config.deletes = DeleteGuard(
-        max_count=reader.number(deletes, "max_count"),
+        max_count=reader.number(deletes, "max_count", integer=True),
         max_percent=reader.number(deletes, "max_percent", maximum=100),
     )
     variables = document.get("vars") or {}
@@ -249,7 +256,22 @@ def _read_validation(reader: _Reader, document: dict, config: Config) -> None:
                 name,
                 f"level for class {name} must be error or warning, found {value!r}",
             )
+        _check_class_name(reader, classes, name)
     config.validation = ValidationConfig(strict, level, dict(classes))
+
+
+def _check_class_name(reader: _Reader, classes: dict, name: str) -> None:
+    from j1gitops.validation.schemas import class_names, closest_name
+
+    known = class_names()
+    if name not in known:
+        hint = closest_name(name, known)
+        suggestion = f"; did you mean {hint!r}?" if hint else ""
+        reader.fail(
+            classes,
+            name,
+            f"unknown data-model class {name!r} in validation.classes{suggestion}",
+        )
 
 
 def _string_list(

@@ -6,6 +6,7 @@ import sys
 
 from rich.console import Console
 
+from j1gitops.errors import UsageError
 from j1gitops.secrets import redact
 
 COLOR_CHOICES = ("auto", "always", "never")
@@ -16,6 +17,8 @@ def make_console(color: str = "auto", stderr: bool = False) -> Console:
 
     ``auto`` colours only a terminal, and ``NO_COLOR`` turns colour off as usual.
     """
+    if color not in COLOR_CHOICES:
+        raise UsageError(f"invalid --color {color!r}; use auto, always or never")
     stream = sys.stderr if stderr else sys.stdout
     if color == "always":
         return Console(

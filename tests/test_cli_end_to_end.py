@@ -158,3 +158,9 @@ def test_plan_leaves_foreign_database_alone(cli, example_repo):
     assert result.exit_code == 1
     assert "is not a j1gitops local store" in result.stderr
     assert path.read_bytes() == before
+
+
+def test_unknown_color_rejected(cli, example_repo):
+    result = cli("plan", "--color", "bogus", cwd=example_repo)
+    assert result.exit_code == 1
+    assert "invalid --color 'bogus'; use auto, always or never" in result.stderr

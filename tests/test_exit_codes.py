@@ -165,9 +165,10 @@ def test_apply_cancelled_at_prompt(example_repo, tmp_path):
 def test_apply_interrupted_exits_130(example_repo, tmp_path):
     process, controller = _apply_on_terminal(example_repo, tmp_path / "out.txt")
     process.send_signal(signal.SIGINT)
-    process.communicate(timeout=30)
+    _, stderr = process.communicate(timeout=30)
     os.close(controller)
     assert process.returncode == 130
+    assert stderr.strip().endswith(b"Interrupted.")
     assert not (example_repo / ".j1gitops/local.db").exists()
 
 

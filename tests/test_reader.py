@@ -215,7 +215,40 @@ def test_discover_files_sorted_and_recursive(tmp_path):
         write(tmp_path, name, "[]\n")
     files, diagnostics = discover_files(["."], root=str(tmp_path))
     assert files == ["a/y.json", "a/z.yml", "b.yaml"]
+    assert [(d.location.file, d.rule) for d in diagnostics] == [
+        (".hidden.yaml", "skipped-file")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [("v2.YAML", "lower-case"), ("v3.Json", "lower-case"), (".v4.yaml", "hidden")],
+)
+def test_skipped_inventory_like_file_warns(tmp_path, name, reason):
+    write(tmp_path, f"inv/{name}", "[]\n")
+    files, (diagnostic,) = discover_files(["inv"], root=str(tmp_path))
+    assert files == []
+    assert diagnostic.severity.value == "warning"
+    assert reason in diagnostic.message
+
+
+def test_symlinked_folder_inside_repository_followed(tmp_path):
+    write(tmp_path, "shared/a.yaml", "[]\n")
+    (tmp_path / "inv").mkdir()
+    (tmp_path / "inv/shared").symlink_to(tmp_path / "shared")
+    (tmp_path / "inv/loop").symlink_to(tmp_path / "inv")
+    files, diagnostics = discover_files(["inv"], root=str(tmp_path))
+    assert files == ["shared/a.yaml"]
     assert diagnostics == []
+
+
+def test_symlinked_folder_outside_repository_refused(tmp_path):
+    write(tmp_path, "outside/a.yaml", "[]\n")
+    (tmp_path / "repo/inv").mkdir(parents=True)
+    (tmp_path / "repo/inv/ext").symlink_to(tmp_path / "outside")
+    files, (diagnostic,) = discover_files(["inv"], root=str(tmp_path / "repo"))
+    assert files == []
+    assert "symlinked folder points outside the repository" in diagnostic.message
 
 
 def test_discover_missing_path(tmp_path):

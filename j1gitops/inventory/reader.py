@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from j1gitops.diagnostics import Diagnostic, Location, error
+from j1gitops.diagnostics import Diagnostic, Location, error, warning
 from j1gitops.inventory.dialects import DocumentReader, resolve_relationships
 from j1gitops.inventory.model import Inventory
 from j1gitops.inventory.yamlload import LoadedFile, load_file
@@ -61,10 +61,10 @@ def discover_files(
                 )
             )
             continue
-        for directory, folders, files in os.walk(path):
-            folders[:] = [name for name in folders if not name.startswith(".")]
+        for directory, files in _walk(path, root, diagnostics):
             for name in files:
                 if name.startswith(".") or not is_inventory_file(name):
+                    _warn_if_skipped(Path(directory, name), root, diagnostics)
                     continue
                 file = Path(directory, name)
                 problem = _unreadable_reason(file, root)
@@ -74,6 +74,63 @@ def discover_files(
                     shown = Path(os.path.relpath(file, root)).as_posix()
                     diagnostics.append(error(Location(shown), problem, "io"))
     return sorted(found, key=lambda p: Path(p).as_posix()), diagnostics
+
+
+def _walk(path: Path, root: str, diagnostics: list[Diagnostic]):
+    """Walk a folder like ``os.walk``, following symlinked folders inside the root.
+
+    Hidden folders are skipped. A symlinked folder that leaves the root is
+    reported, not read, and each real folder is visited once, so a link loop ends.
+    """
+    root_path = Path(root).resolve()
+    seen: set[Path] = set()
+    for directory, folders, files in os.walk(path, followlinks=True):
+        real = Path(directory).resolve()
+        if real in seen:
+            folders[:] = []
+            continue
+        seen.add(real)
+        kept = []
+        for name in folders:
+            folder = Path(directory, name)
+            if name.startswith("."):
+                continue
+            if folder.is_symlink() and not folder.resolve().is_relative_to(root_path):
+                shown = Path(os.path.relpath(folder, root)).as_posix()
+                diagnostics.append(
+                    error(
+                        Location(shown),
+                        "symlinked folder points outside the repository; j1gitops "
+                        "reads only files inside it, so replace the link",
+                        "io",
+                    )
+                )
+                continue
+            kept.append(name)
+        folders[:] = kept
+        yield directory, files
+
+
+def _warn_if_skipped(file: Path, root: str, diagnostics: list[Diagnostic]) -> None:
+    """Warn about a file that looks like inventory but is not read.
+
+    Its entities would otherwise look deleted in the plan, with no hint why.
+    """
+    name = file.name
+    lowered = name.lower()
+    looks_like_inventory = lowered.endswith(INVENTORY_SUFFIXES + TEMPLATE_SUFFIXES)
+    if not looks_like_inventory:
+        return
+    if name.startswith("."):
+        reason = "hidden files (names starting with '.') are not read"
+    else:
+        reason = "only lower-case .yaml, .yml, .json and .j2 suffixes are read"
+    shown = Path(os.path.relpath(file, root)).as_posix()
+    diagnostics.append(
+        warning(
+            Location(shown), f"file is skipped: {reason}; rename it", "skipped-file"
+        )
+    )
 
 
 def _unreadable_reason(file: Path, root: str) -> str | None:
