@@ -181,9 +181,12 @@ def load_config(path: str | None = None, root: str = ".") -> Config:
     loaded = load_file(config_path, os.path.relpath(config_path))
     errors = [d for d in loaded.diagnostics if d.is_error]
     if errors:
-        raise ConfigError(str(errors[0]))
+        first = errors[0]
+        raise ConfigError(f"{first.location}: {first.message}")
     if len(loaded.documents) > 1:
-        raise ConfigError(f"{config_path}: the config file must hold one document")
+        raise ConfigError(
+            f"{os.path.relpath(config_path)}: the config file must hold one document"
+        )
     document = loaded.documents[0] if loaded.documents else None
     config = Config(path=config_path, root=os.path.dirname(config_path) or ".")
     if document is None:

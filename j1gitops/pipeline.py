@@ -71,7 +71,9 @@ def _check_inventory(
     config: Config, paths: list[str] | None, strict: bool | None
 ) -> CheckedInventory:
     read = read_inventory(
-        paths or config.inventory,
+        # Paths on the command line are relative to the working directory, and
+        # the config's relative to the config file's folder.
+        [os.path.abspath(path) for path in paths] if paths else config.inventory,
         root=config.root,
         render_template=template_renderer(config),
     )

@@ -164,3 +164,25 @@ def test_unknown_color_rejected(cli, example_repo):
     result = cli("plan", "--color", "bogus", cwd=example_repo)
     assert result.exit_code == 1
     assert "invalid --color 'bogus'; use auto, always or never" in result.stderr
+
+
+def test_plan_out_inside_inventory_rejected(cli, example_repo):
+    result = cli("plan", "--out", "inventory/plan.json", cwd=example_repo)
+    assert result.exit_code == 1
+    assert "is inside the inventory path" in result.stderr
+    assert not (example_repo / "inventory/plan.json").exists()
+
+
+def test_path_arguments_relative_to_working_directory(cli, example_repo):
+    import shutil
+
+    sub = example_repo / "sub"
+    sub.mkdir()
+    for name in ("inventory", "data"):
+        shutil.copytree(example_repo / name, sub / name)
+    shutil.copy(example_repo / "j1gitops.yaml", sub / "j1gitops.yaml")
+    result = cli(
+        "validate", "sub/inventory", "--config", "sub/j1gitops.yaml", cwd=example_repo
+    )
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "6 file(s)" in result.stderr

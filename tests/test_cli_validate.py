@@ -129,3 +129,16 @@ def test_schemas_table_keeps_brackets(cli, tmp_path, monkeypatch):
     result = cli("schemas", "Device", cwd=tmp_path)
     assert result.exit_code == 0
     assert "^[a-zA-Z0-9][a-zA-Z0-9-]{0,61}[a-zA-Z0-9]$" in result.stdout
+
+
+def test_entity_too_large_for_one_upload(cli, tmp_path):
+    (tmp_path / "inventory").mkdir()
+    big = "x" * 5_100_000
+    (tmp_path / "inventory/a.yaml").write_text(
+        "- _key: document:handbook\n  _type: acme_doc\n  _class: Document\n"
+        f"  name: x\n  displayName: x\n  content: {big}\n"
+    )
+    result = cli("validate", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert "inventory/a.yaml:1:3: error:" in result.stdout
+    assert "[object-too-large]" in result.stdout

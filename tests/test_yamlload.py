@@ -179,3 +179,17 @@ def test_missing_file_is_diagnostic(tmp_path):
 def test_libyaml_present():
     # CI installs PyYAML wheels, which ship libyaml; the fast parser must be in use.
     assert HAVE_LIBYAML
+
+
+def test_merge_key_rejected():
+    loaded = load_text("base: &b {x: 1}\nitem:\n  <<: *b\n  y: 2\n", "f.yaml")
+    (diagnostic,) = loaded.diagnostics
+    assert diagnostic.rule == "yaml-merge"
+    assert diagnostic.location.line == 3
+
+
+def test_integer_beyond_double_precision_kept_as_string():
+    value, (diagnostic,) = load_value("9007199254740993")
+    assert value == "9007199254740993"
+    assert diagnostic.rule == "lossy-number"
+    assert load_value("9007199254740992")[0] == 2**53

@@ -117,10 +117,11 @@ def apply_outcome(outcome: PlanOutcome, options: ApplyOptions) -> int:
     for problem in result.errors:
         sys.stderr.write(redact(f"error: {problem}\n"))
     if not result.succeeded:
+        errors = f" and {result.error_count} error(s)" if result.error_count else ""
         raise TargetError(
-            f"apply finished with status {result.status} and {result.error_count} "
-            f"error(s); the job id is {result.job_id or 'none'}. Run plan to see what "
-            "is left, fix the cause, and apply again"
+            f"apply finished with status {result.status}{errors}; the job id is "
+            f"{result.job_id or 'none'}. Run plan to see what is left, fix the "
+            "cause, and apply again"
         )
     counts = plan.counts()
     sys.stdout.write(

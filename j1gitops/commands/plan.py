@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from j1gitops import __version__
 from j1gitops.config import CONFIG_FILE, Config, load_config
@@ -269,8 +270,25 @@ def save_plan(outcome: PlanOutcome, options: PlanOptions, path: str) -> None:
     )
 
 
+def _check_out_path(options: PlanOptions) -> None:
+    """Reject a plan file inside the inventory, where the next plan would read it."""
+    config = load_config(options.config_path)
+    out = Path(options.out).resolve()
+    roots = options.paths or [
+        os.path.join(config.root, path) for path in config.inventory
+    ]
+    for root in roots:
+        if out.is_relative_to(Path(root).resolve()):
+            raise UsageError(
+                f"--out {options.out} is inside the inventory path {root}, where the "
+                "next plan would read it as inventory; save the plan outside it"
+            )
+
+
 def run_plan(options: PlanOptions) -> int:
     """Run ``plan`` and return 0, or 2 for changes with ``--detailed-exitcode``."""
+    if options.out:
+        _check_out_path(options)
     outcome = build_plan_reporting(options)
     try:
         report_diagnostics(outcome.checked.diagnostics, options.color)

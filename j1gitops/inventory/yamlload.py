@@ -85,6 +85,7 @@ def _resolve(self, kind, value, implicit):
 _CoreSchemaLoader.resolve = _resolve
 
 _DECIMAL_INT = re.compile(r"^[-+]?[0-9]+$")
+MAX_EXACT_INTEGER = 2**53
 _BOOLEANS = {"true": True, "false": False}
 
 
@@ -259,7 +260,11 @@ class _Walker:
         digits = text.lstrip("+-")
         keeps_text = _DECIMAL_INT.match(text) and not text.startswith("+")
         if keeps_text and not (len(digits) > 1 and digits.startswith("0")):
-            return int(text)
+            value = int(text)
+            # J1 stores numbers as doubles, which hold integers exactly only up
+            # to 2**53: a longer serial number would come back with other digits.
+            if abs(value) <= MAX_EXACT_INTEGER:
+                return value
         self.diagnostics.append(
             warning(
                 self.location(node),
@@ -331,6 +336,16 @@ class _Walker:
                 continue
             # Keys are names: "1" and "true" as keys stay strings.
             key = key_node.value
+            if key == "<<" and not key_node.style:  # plain, not quoted
+                self.diagnostics.append(
+                    error(
+                        self.location(key_node),
+                        "YAML merge keys (<<) are not supported; write the "
+                        "properties out in full",
+                        "yaml-merge",
+                    )
+                )
+                continue
             position = _position(key_node)
             first = result.key_positions.get(key)
             if first is not None:

@@ -25,6 +25,7 @@ These findings are errors whatever the data-model level, except
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from functools import lru_cache
@@ -267,5 +268,32 @@ def check_verb(relationship: Relationship) -> list[Diagnostic]:
             f"{relationship.label()}: _class {verb!r} is not a J1 relationship verb; "
             f"{advice}",
             "unknown-verb",
+        )
+    ]
+
+
+# J1's sync API takes uploads of at most 5,000,000 bytes of JSON per request
+# (the batch size of J1's integration SDK), so one larger object can never be
+# uploaded.
+MAX_UPLOAD_BYTES = 5_000_000
+# Only objects whose strings add up to this many characters are serialised to
+# measure them exactly; smaller ones cannot reach the limit.
+_SIZE_CHECK_THRESHOLD = 1_000_000
+
+
+def check_upload_size(entity: Entity) -> list[Diagnostic]:
+    """Report an entity too large for one upload request to J1."""
+    rough = sum(len(v) for v in entity.properties.values() if isinstance(v, str))
+    if rough < _SIZE_CHECK_THRESHOLD:
+        return []
+    size = len(json.dumps(entity.properties, ensure_ascii=False).encode())
+    if size <= MAX_UPLOAD_BYTES:
+        return []
+    return [
+        error(
+            entity.location,
+            f"{entity.label()} is {size:,} bytes of JSON, over the {MAX_UPLOAD_BYTES:,} "
+            "bytes J1 accepts in one upload; shorten its longest properties",
+            "object-too-large",
         )
     ]

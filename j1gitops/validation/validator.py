@@ -33,6 +33,7 @@ def validate_entity(entity: Entity, settings: ValidationSettings) -> list[Diagno
     found = rules.check_classes(entity)
     property_findings, unstorable = rules.check_properties(entity, "entity")
     found.extend(property_findings)
+    found.extend(rules.check_upload_size(entity))
 
     severity = settings.severity_for(entity.classes)
     failed_dates = dates.normalize_entity_dates(entity)
