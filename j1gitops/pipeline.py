@@ -54,9 +54,9 @@ def check_inventory(
 def paused_garbage_collection() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while building large object graphs.
 
-    Reading 100,000 entities creates millions of objects and no reference cycles
-    that need collecting; with the collector running, its repeated full scans
-    of the growing heap cost as much as the parsing itself.
+    Reading 100,000 entities creates millions of objects but no reference cycles
+    that need collecting. With the collector running, its repeated full scans of
+    the growing heap cost as much as the parsing itself.
     """
     was_enabled = gc.isenabled()
     gc.disable()

@@ -1,8 +1,8 @@
 """The last line of defence that keeps the J1 API key out of what j1gitops prints.
 
-The client never puts the key into messages; this redacts it anyway wherever the
-CLI writes an error or a progress line, in the forms a message could carry it:
-as written, JSON- or repr-escaped, and URL-encoded.
+The client keeps the key out of its messages. This module redacts it anyway
+wherever the CLI writes an error or a progress line, in each form a message could
+carry it: as written, JSON- or repr-escaped, and URL-encoded.
 """
 
 from __future__ import annotations

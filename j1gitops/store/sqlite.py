@@ -1,6 +1,6 @@
 """J1's persister semantics over one SQLite file.
 
-The store holds entities and relationships the way J1 does: each object belongs
+The store contains entities and relationships the way J1 does: each object belongs
 to a ``source`` and a ``scope``, is identified there by its ``_key``, and carries
 J1's system metadata (``_id``, ``_version``, ``_createdOn``, ``_beginOn``).
 ``synchronize`` is one DIFF synchronization job: the upload becomes the whole
@@ -103,7 +103,7 @@ class Store(ObjectMutations):
         """Open (or, unless ``read_only``, create) the store file.
 
         A read-only store never writes to the file, so ``plan`` leaves it as it
-        was. Either way, a SQLite file that holds tables but is not a j1gitops
+        was. Either way, a SQLite file that contains tables but is not a j1gitops
         store is rejected rather than changed.
         """
         self.path = str(path)
@@ -143,7 +143,7 @@ class Store(ObjectMutations):
         }
         if (tables or self.read_only) and "meta" not in tables:
             raise StoreError(
-                f"{self.path} is not a j1gitops local store (it holds other tables "
+                f"{self.path} is not a j1gitops local store (it contains other tables "
                 "or none); choose another --local-path or local.path"
             )
 
