@@ -1,18 +1,34 @@
-"""The J1 settings and HTTP client, against the emulator over real HTTP."""
+"""The J1 settings and HTTP client, against the emulator over real HTTP.
+
+Tests of hostile replies use a small HTTP server on 127.0.0.1 that echoes the
+API key from the Authorization header back in its replies.
+"""
 
 from __future__ import annotations
 
 import http.server
+import json
 import logging
 import re
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from urllib.parse import quote, quote_plus
 
 import emulator_fixture
 import pytest
 
-from j1gitops.errors import ApiError, ConfigError, CredentialsError, UsageError
+from j1gitops.errors import (
+    ApiError,
+    ConfigError,
+    CredentialsError,
+    TargetError,
+    UsageError,
+)
+from j1gitops.targets.base import DesiredState
+from j1gitops.targets.jupiterone import JupiterOneTarget
 from j1gitops.targets.jupiterone.client import ApiClient
 from j1gitops.targets.jupiterone.settings import Settings, reject_file_urls
 
@@ -158,6 +174,105 @@ def test_reject_file_urls():
         )
     with pytest.raises(ConfigError, match=r"targets.0.graphql-url sets a URL"):
         reject_file_urls({"targets": [{"graphql-url": "x"}]}, "j1gitops.yaml")
+
+
+BAD_CHARACTERS = [
+    ("\n", "a line break"),
+    ("\r", "a line break"),
+    ("\t", "a control character"),
+    ("\x00", "a control character"),
+    ("\x7f", "a control character"),
+    (" ", "a space"),
+    ("\u00e9", "a non-ASCII character"),
+    ("\u0100", "a non-ASCII character"),
+]
+
+
+@pytest.mark.parametrize(("char", "problem"), BAD_CHARACTERS)
+@pytest.mark.parametrize("variable", ["J1_API_KEY", "J1_ACCOUNT_ID"])
+def test_settings_rejects_bad_credential_characters(variable, char, problem):
+    environ = {"J1_API_KEY": "sekrit-KEY", "J1_ACCOUNT_ID": "acct-1"}
+    environ[variable] = f"sekrit{char}VALUE"
+    with pytest.raises(CredentialsError) as caught:
+        Settings.from_environment(environ)
+    message = str(caught.value)
+    assert message.startswith(f"{variable} contains {problem} at position 7,")
+    assert "sekrit" not in message
+    assert "VALUE" not in message
+    assert "\n" not in message
+
+
+def test_settings_constructor_checks_credentials():
+    with pytest.raises(CredentialsError, match="^J1_API_KEY contains a line break"):
+        Settings(account_id="acct", api_key="sekrit\nKEY")
+    with pytest.raises(CredentialsError, match="^J1_ACCOUNT contains a non-ASCII"):
+        Settings(account_id="acct\u0100", api_key="k", account_variable="J1_ACCOUNT")
+
+
+def test_settings_strips_surrounding_whitespace():
+    environ = {"J1_API_KEY": " sekrit-KEY\n", "J1_ACCOUNT_ID": "\tacct-1 "}
+    settings = Settings.from_environment(environ)
+    assert settings.api_key == "sekrit-KEY"
+    assert settings.account_id == "acct-1"
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [{}, {"graphql_url": "http://127.0.0.1:8080/graphql"}],
+)
+def test_settings_graphql_url_needs_base_url(flags):
+    environ = {"J1_API_KEY": "k", "J1_ACCOUNT_ID": "a"}
+    if not flags:
+        environ["J1_GRAPHQL_URL"] = "http://127.0.0.1:8080/graphql"
+    with pytest.raises(UsageError) as caught:
+        Settings.from_environment(environ, **flags)
+    message = str(caught.value)
+    assert message.startswith("J1_GRAPHQL_URL is set but J1_API_BASE_URL is not")
+    assert "https://api.us.jupiterone.io" in message
+    assert "set both, or set only J1_API_BASE_URL" in message
+
+
+@pytest.mark.parametrize("port", ["99999", "65536", "0", "-1", "abc"])
+@pytest.mark.parametrize("variable", ["J1_API_BASE_URL", "J1_GRAPHQL_URL"])
+def test_settings_rejects_bad_ports(variable, port):
+    environ = {
+        "J1_API_KEY": "k",
+        "J1_ACCOUNT_ID": "a",
+        "J1_API_BASE_URL": "http://127.0.0.1:8080",
+        variable: f"http://127.0.0.1:{port}",
+    }
+    expected = f"{variable} has a port that is not a number from 1 to 65535"
+    with pytest.raises(UsageError, match=re.escape(expected)):
+        Settings.from_environment(environ)
+
+
+def test_settings_accepts_port_bounds():
+    environ = {
+        "J1_API_KEY": "k",
+        "J1_ACCOUNT_ID": "a",
+        "J1_API_BASE_URL": "http://127.0.0.1:65535",
+        "J1_GRAPHQL_URL": "http://127.0.0.1:1/graphql",
+    }
+    settings = Settings.from_environment(environ)
+    assert settings.api_base_url == "http://127.0.0.1:65535"
+    assert settings.graphql_url == "http://127.0.0.1:1/graphql"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/gra\nphql",
+        "http://127.0.0.1:8080/\r\nX-Injected: 1",
+        "http://127.0.0.1:8080/a b",
+        "http://evil.example\\@127.0.0.1:8080",
+        "http://127.0.0.1:8080\\evil.example",
+    ],
+)
+def test_settings_rejects_unsafe_url_characters(url):
+    environ = {"J1_API_KEY": "k", "J1_ACCOUNT_ID": "a", "J1_API_BASE_URL": url}
+    expected = "J1_API_BASE_URL contains whitespace, a control character or a backslash"
+    with pytest.raises(UsageError, match=re.escape(expected)):
+        Settings.from_environment(environ)
 
 
 # Requests
@@ -357,3 +472,288 @@ def test_deferred_download_rejects_remote_http(j1_emulator):
     client = client_for(j1_emulator)
     with pytest.raises(ApiError, match="neither https nor http to a loopback host"):
         client.fetch_unauthenticated("http://download.example/state.json?sig=x")
+
+
+# A server that echoes the key back. Every message, progress line and log line
+# must show it redacted, in each form a server might encode it.
+
+# Contains "/", "+", "=", a quote and a backslash, so that its repr, JSON and
+# URL-encoded forms all differ from the raw key.
+ECHO_KEY = 'sekrit-KEY/123+456="x\\y'
+# Contains only characters that a sync job id may have.
+PLAIN_KEY = "sekrit-KEY-123456"
+KEY_FORMS: dict[str, Callable[[str], str]] = {
+    "raw": lambda key: key,
+    "repr": lambda key: repr(key)[1:-1],
+    "json": lambda key: json.dumps(key)[1:-1],
+    "url": lambda key: quote(key, safe=""),
+    "url-plus": quote_plus,
+}
+# Replies: (status, reason, body); a body that is not bytes is sent as JSON.
+Reply = tuple[int, str | None, object]
+
+
+def assert_no_key(text: str, key: str = ECHO_KEY) -> None:
+    for name, encode in KEY_FORMS.items():
+        assert encode(key) not in text, f"the {name} form of the key is in {text!r}"
+    assert "sekrit" not in text
+
+
+class _EchoHandler(http.server.BaseHTTPRequestHandler):
+    """Answers each request with ``server.reply(method, path, key)``."""
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+        self.server.seen.append((self.command, self.path))
+        status, reason, body = self.server.reply(self.command, self.path, key)
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(status, reason)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args):
+        pass
+
+
+@contextmanager
+def echo_server(reply: Callable[[str, str, str], Reply]) -> Iterator:
+    """Serve ``reply`` on a free port of 127.0.0.1; yield the server."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EchoHandler)
+    server.reply = reply
+    server.seen = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def echo_environ(server, key: str = ECHO_KEY) -> dict[str, str]:
+    return {
+        "J1_API_KEY": key,
+        "J1_ACCOUNT_ID": "acct-1",
+        "J1_API_BASE_URL": f"http://127.0.0.1:{server.server_address[1]}",
+    }
+
+
+def echo_client(server, key: str = ECHO_KEY, **options) -> ApiClient:
+    settings = Settings.from_environment(echo_environ(server, key))
+    return ApiClient(settings, **{**emulator_fixture.FAST_CLIENT, **options})
+
+
+@pytest.mark.parametrize("form", KEY_FORMS)
+def test_echoed_key_redacted_in_sync_error(form, caplog):
+    def reply(method, path, key):
+        echoed = KEY_FORMS[form](key)
+        error = {"code": f"BAD_{echoed}", "message": f"invalid key {echoed}"}
+        return 400, None, {"error": error}
+
+    with echo_server(reply) as server, caplog.at_level(logging.DEBUG):
+        client = echo_client(server)
+        with pytest.raises(ApiError) as caught:
+            client.sync_post(JOBS, {"source": "api", "scope": "s"})
+    message = str(caught.value)
+    assert message.startswith("J1 request POST ")
+    assert "failed with HTTP 400 BAD_[redacted]: invalid key [redacted];" in message
+    assert caught.value.code == "BAD_[redacted]"
+    assert_no_key(message)
+    assert_no_key(caplog.text)
+
+
+@pytest.mark.parametrize("form", KEY_FORMS)
+def test_echoed_key_redacted_in_reason_phrase(form):
+    def reply(method, path, key):
+        return 418, f"teapot {KEY_FORMS[form](key)}", b""
+
+    with echo_server(reply) as server:
+        client = echo_client(server)
+        with pytest.raises(ApiError) as caught:
+            client.sync_post(JOBS, {"source": "api", "scope": "s"})
+    message = str(caught.value)
+    assert "failed with HTTP 418: teapot [redacted];" in message
+    assert_no_key(message)
+
+
+def test_echoed_key_redacted_in_text_body():
+    def reply(method, path, key):
+        return 400, "Bad Request", f"<html>no such key {key}</html>".encode()
+
+    with echo_server(reply) as server:
+        client = echo_client(server)
+        with pytest.raises(ApiError) as caught:
+            client.sync_get(JOBS + "/j-1")
+    message = str(caught.value)
+    assert "<html>no such key [redacted]</html>" in message
+    assert_no_key(message)
+
+
+@pytest.mark.parametrize("form", KEY_FORMS)
+def test_echoed_key_redacted_in_graphql_code(form):
+    def reply(method, path, key):
+        echoed = KEY_FORMS[form](key)
+        error = {"message": f"denied {echoed}", "extensions": {"code": echoed}}
+        return 200, None, {"errors": [error]}
+
+    with echo_server(reply) as server:
+        client = echo_client(server)
+        with pytest.raises(ApiError) as caught:
+            query(client)
+    message = str(caught.value)
+    assert "returned an error [redacted]: denied [redacted]" in message
+    assert caught.value.code == "[redacted]"
+    assert_no_key(message)
+
+
+def test_echoed_key_redacted_in_rejected_credentials():
+    def reply(method, path, key):
+        return 401, None, {"message": f"key {key} is not valid"}
+
+    with echo_server(reply) as server:
+        client = echo_client(server)
+        with pytest.raises(CredentialsError) as caught:
+            query(client)
+    message = str(caught.value)
+    assert "(HTTP 401, key [redacted] is not valid)" in message
+    assert_no_key(message)
+
+
+def test_echoed_key_redacted_in_read_data():
+    def reply(method, path, key):
+        row = {
+            "id": "e-1",
+            "entity": {"_id": "e-1", "_key": "service-1", "_type": ["service"]},
+            "properties": {"note": f"token {key}", f"by-{key}": True},
+        }
+        # The first query reads entities, the second relationships.
+        rows = [] if server.seen[1:] else [row]
+        page = {"type": "list", "data": rows, "cursor": None, "url": None}
+        return 200, None, {"data": {"queryV1": page}}
+
+    with echo_server(reply) as server:
+        target = JupiterOneTarget.from_environment(
+            echo_environ(server), client_options=emulator_fixture.FAST_CLIENT
+        )
+        live = target.read("inventory")
+    (entity,) = live.entities
+    assert entity["note"] == "token [redacted]"
+    assert entity["by-[redacted]"] is True
+    assert_no_key(json.dumps(live.entities))
+
+
+def test_server_text_is_one_bounded_line():
+    def reply(method, path, key):
+        message = "\x1b[31mred\x1b[0m\nsecond line\u202e" + "x" * 10_000
+        return 400, None, {"error": {"code": "BAD", "message": message}}
+
+    with echo_server(reply) as server:
+        client = echo_client(server)
+        with pytest.raises(ApiError) as caught:
+            client.sync_post(JOBS, {"source": "api", "scope": "s"})
+    message = str(caught.value)
+    assert "\\x1b[31mred\\x1b[0m\\nsecond line\\u202e" in message
+    assert "\n" not in message
+    assert "\x1b" not in message
+    assert "more characters)" in message
+    assert len(message) < 600
+
+
+def test_echoed_key_never_in_job_progress(caplog):
+    def reply(method, path, key):
+        return 200, None, {"job": {"id": f"j-{key}-1", "status": "AWAITING_UPLOADS"}}
+
+    progress: list[str] = []
+    with echo_server(reply) as server, caplog.at_level(logging.DEBUG):
+        target = JupiterOneTarget.from_environment(
+            echo_environ(server, PLAIN_KEY),
+            client_options=emulator_fixture.FAST_CLIENT,
+        )
+        desired = DesiredState([{"_key": "service-1", "_type": "s", "_class": "S"}], [])
+        with pytest.raises(ApiError) as caught:
+            target.apply("inventory", desired, progress.append)
+        seen = list(server.seen)
+    assert "has a job id that is not 1-200 letters" in str(caught.value)
+    # The job id was not used: nothing was uploaded to it or finalized.
+    assert [method for method, _ in seen] == ["POST"]
+    assert_no_key(str(caught.value), PLAIN_KEY)
+    assert_no_key(" ".join(progress), PLAIN_KEY)
+    assert_no_key(caplog.text, PLAIN_KEY)
+
+
+def test_echoed_key_redacted_in_job_status():
+    def reply(method, path, key):
+        job = {"id": "job-1", "status": f"RUNNING {key}"}
+        job.update(numEntitiesUploaded=1, numRelationshipsUploaded=0)
+        return 200, None, {"job": job}
+
+    progress: list[str] = []
+    with echo_server(reply) as server:
+        target = JupiterOneTarget.from_environment(
+            echo_environ(server),
+            client_options=emulator_fixture.FAST_CLIENT,
+            sync_options={"poll_interval": 0.01, "time_limit": 0.05},
+        )
+        desired = DesiredState([{"_key": "service-1", "_type": "s", "_class": "S"}], [])
+        with pytest.raises(TargetError) as caught:
+            target.apply("inventory", desired, progress.append)
+    message = str(caught.value)
+    assert "(status RUNNING [redacted])" in message
+    assert_no_key(message)
+    assert progress[0] == "started sync job job-1 for scope 'inventory'"
+    assert_no_key(" ".join(progress))
+
+
+class _BadStatusLineHandler(http.server.BaseHTTPRequestHandler):
+    """Answers with a status line that is not HTTP and contains the key."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+        self.wfile.write(f"BOGUS {key}\r\n\r\n".encode())
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+def test_echoed_key_redacted_in_urllib3_retry_log(caplog):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _BadStatusLineHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = echo_client(server, retries=1)
+        with caplog.at_level(logging.DEBUG), pytest.raises(ApiError) as caught:
+            query(client)
+    finally:
+        server.shutdown()
+        server.server_close()
+    retries = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "urllib3.connectionpool" and r.getMessage().startswith("Retrying")
+    ]
+    assert len(retries) == 1, caplog.text
+    assert "BadStatusLine('BOGUS [redacted]" in retries[0]
+    assert "[redacted]" in str(caught.value)
+    assert_no_key(caplog.text)
+    assert_no_key(str(caught.value))
+
+
+def test_newline_key_sends_no_request():
+    def reply(method, path, key):
+        return 200, None, {"data": {}}
+
+    with echo_server(reply) as server:
+        environ = {**echo_environ(server), "J1_API_KEY": "sekrit\nKEY"}
+        with pytest.raises(CredentialsError) as caught:
+            JupiterOneTarget.from_environment(environ)
+        seen = list(server.seen)
+    assert str(caught.value).startswith("J1_API_KEY contains a line break")
+    assert seen == []

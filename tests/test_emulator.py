@@ -903,3 +903,44 @@ def test_run_emulator_rejects_bad_fault(tmp_path):
     environ = {"J1_API_KEY": "k" * 20, "J1_ACCOUNT_ID": "acct"}
     with pytest.raises(UsageError, match="invalid --fault: unknown fault kind"):
         run_emulator(state=str(tmp_path / "e.db"), faults=["explode"], environ=environ)
+
+
+def fail_if_started(server) -> None:
+    raise AssertionError(f"the emulator started on {server.url}")
+
+
+@pytest.mark.parametrize("port", [99999, 65536, -1])
+def test_run_emulator_rejects_bad_port(tmp_path, port):
+    environ = {"J1_API_KEY": "k" * 20, "J1_ACCOUNT_ID": "acct"}
+    expected = f"--port {port} is not a TCP port: choose 1-65535, or 0 for a free one"
+    with pytest.raises(UsageError, match=f"^{expected}$"):
+        run_emulator(
+            port,
+            str(tmp_path / "e.db"),
+            ready_callback=fail_if_started,
+            environ=environ,
+        )
+    assert not (tmp_path / "e.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("environ", "account", "expected"),
+    [
+        ({"J1_API_KEY": "sekrit\nKEY", "J1_ACCOUNT_ID": "acct"}, None, "J1_API_KEY"),
+        (
+            {"J1_API_KEY": "k" * 20, "J1_ACCOUNT_ID": "ac\u0100ct"},
+            None,
+            "J1_ACCOUNT_ID",
+        ),
+        ({"J1_API_KEY": "k" * 20}, "ac ct", "--account"),
+    ],
+)
+def test_run_emulator_rejects_bad_credentials(tmp_path, environ, account, expected):
+    with pytest.raises(CredentialsError, match=f"^{expected} contains ") as caught:
+        run_emulator(
+            state=str(tmp_path / "e.db"),
+            account=account,
+            ready_callback=fail_if_started,
+            environ=environ,
+        )
+    assert "sekrit" not in str(caught.value)

@@ -7,7 +7,7 @@ import logging
 import emulator_fixture
 import pytest
 
-from j1gitops.errors import CredentialsError, J1GitOpsError, TargetError
+from j1gitops.errors import CredentialsError, J1GitOpsError, TargetError, UsageError
 from j1gitops.inventory.model import EntityRef
 from j1gitops.normalize import canonical_classes, canonical_properties
 from j1gitops.targets.base import DesiredState
@@ -378,6 +378,15 @@ def test_interrupt_during_upload_aborts(target, j1_emulator):
 def test_from_environment_needs_credentials():
     with pytest.raises(CredentialsError, match="set J1_API_KEY"):
         JupiterOneTarget.from_environment({})
+
+
+def test_graphql_url_alone_is_rejected(j1_emulator):
+    # Plans would read the emulator while applies sent sync jobs to J1 itself.
+    environ = {**j1_emulator.env}
+    del environ["J1_API_BASE_URL"]
+    with pytest.raises(UsageError, match="^J1_GRAPHQL_URL is set but J1_API_BASE_URL"):
+        JupiterOneTarget.from_environment(environ)
+    assert j1_emulator.request_count == 0
 
 
 # Faults: each apply finishes or fails with one clear line; nothing outside the

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from j1gitops.emulator import EmulatorOptions, EmulatorServer
 
 DEFAULT_STATE = ".j1gitops/emulator.db"
+MAX_PORT = 65535
 
 
 def print_listening(server: EmulatorServer) -> None:
@@ -49,14 +50,29 @@ def run_emulator(
     rule specs as ``j1gitops.emulator.faults`` describes them.
     """
     from j1gitops.emulator import EmulatorOptions
-    from j1gitops.targets.jupiterone.settings import ACCOUNT_VARIABLES, KEY_VARIABLES
+    from j1gitops.targets.jupiterone.settings import (
+        ACCOUNT_VARIABLES,
+        KEY_VARIABLES,
+        check_credential,
+    )
 
+    if not 0 <= port <= MAX_PORT:
+        raise UsageError(
+            f"--port {port} is not a TCP port: choose 1-{MAX_PORT}, or 0 for a free one"
+        )
     environ = os.environ if environ is None else environ
+    if api_key:
+        api_key = check_credential(api_key, "the emulator's API key", "API key")
+    else:
+        api_key = _from_environment(environ, KEY_VARIABLES, "API key")
+    if account:
+        account = check_credential(account, "--account", "account id")
+    else:
+        account = _from_environment(environ, ACCOUNT_VARIABLES, "account id")
     options = EmulatorOptions(
         state=state,
-        api_key=api_key or _from_environment(environ, KEY_VARIABLES, "API key"),
-        account_id=account
-        or _from_environment(environ, ACCOUNT_VARIABLES, "account id"),
+        api_key=api_key,
+        account_id=account,
         port=port,
         faults=_parse_faults(faults),
         seed=seed,
@@ -97,9 +113,12 @@ def _open_server(options: EmulatorOptions) -> EmulatorServer:
 def _from_environment(
     environ: Mapping[str, str], names: tuple[str, ...], description: str
 ) -> str:
+    from j1gitops.targets.jupiterone.settings import check_credential
+
     for name in names:
-        if environ.get(name, "").strip():
-            return environ[name].strip()
+        value = environ.get(name, "").strip()
+        if value:
+            return check_credential(value, name, description)
     raise CredentialsError(
         f"the emulator needs the {description} it will accept: set {names[0]} "
         "(the same variable j1gitops reads to connect)"

@@ -8,6 +8,12 @@ honoured when present and the backoff applies otherwise. J1 may also report rate
 retried with the same backoff. Every request logs one line with its final
 status, and every retry logs one more. ``_send`` is the one place where requests'
 exceptions and HTTP errors become ``ApiError`` or ``CredentialsError``.
+
+A server may echo the API key back, so nothing it sends is trusted to be free
+of it. ``_decode`` replaces the key in every string of a decoded reply, and
+``server_text`` also bounds and escapes server text before it goes into a
+message. A logging filter on this package's and urllib3's loggers redacts log
+lines that urllib3 builds from server replies, such as a malformed status line.
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import time
+import weakref
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -32,6 +40,75 @@ logger = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 USER_AGENT = f"j1gitops/{__version__}"
+# Maximum characters of server text in one message, after which it is cut.
+SERVER_TEXT_LIMIT = 300
+REDACTED = "[redacted]"
+# urllib3's loggers that format server replies or exceptions into their lines.
+_URLLIB3_LOGGERS = (
+    "urllib3.connectionpool",
+    "urllib3.connection",
+    "urllib3.response",
+    "urllib3.util.retry",
+)
+
+
+def secret_forms(secret: str) -> list[str]:
+    """Return ``secret`` as a server might echo it: raw, escaped or URL-encoded.
+
+    The forms are the raw text, its Python ``repr`` (as in requests' header
+    errors), its JSON string (with and without ``\\/`` for ``/``) and its
+    percent-encodings in upper and lower case, longest first.
+    """
+    json_form = json.dumps(secret)[1:-1]
+    forms = {
+        secret,
+        repr(secret)[1:-1],
+        json_form,
+        json_form.replace("/", "\\/"),
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret),
+    }
+    forms |= {re.sub(r"%[0-9A-F]{2}", _lower_match, form) for form in forms}
+    return sorted((form for form in forms if form), key=len, reverse=True)
+
+
+def _lower_match(match: re.Match) -> str:
+    return match.group().lower()
+
+
+def redact_secrets(text: str, forms: list[str]) -> str:
+    """Replace each of ``forms`` in ``text`` with ``[redacted]``."""
+    for form in forms:
+        if form in text:
+            text = text.replace(form, REDACTED)
+    return text
+
+
+class _RedactingFilter(logging.Filter):
+    """Redacts the keys of all live clients from records of the loggers it is on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clients: weakref.WeakSet[ApiClient] = weakref.WeakSet()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        forms = [form for client in list(self.clients) for form in client.secret_forms]
+        if not forms:
+            return True
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # bad arguments, which logging reports itself
+            return True
+        redacted = redact_secrets(message, forms)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+_log_filter = _RedactingFilter()
+for _name in (__name__, "j1gitops.targets.jupiterone.sync", *_URLLIB3_LOGGERS):
+    logging.getLogger(_name).addFilter(_log_filter)
 
 
 class BackoffRetry(Retry):
@@ -84,6 +161,8 @@ class ApiClient:
         retry_after_max: int = 120,
     ):
         self.settings = settings
+        self.secret_forms = secret_forms(settings.api_key)
+        _log_filter.clients.add(self)
         self.timeout = (connect_timeout, read_timeout)
         self.retry = BackoffRetry(
             total=retries,
@@ -106,6 +185,23 @@ class ApiClient:
 
     def close(self) -> None:
         self.session.close()
+
+    def redact(self, text: str) -> str:
+        """Return ``text`` with every form of the API key replaced."""
+        return redact_secrets(text, self.secret_forms)
+
+    def server_text(self, value: object, limit: int = SERVER_TEXT_LIMIT) -> str:
+        """Return ``value`` as one line that is safe to put in a message or log.
+
+        Control and format characters become escapes (so a reply cannot break
+        the line or send terminal sequences), the key is redacted, and the text
+        is cut to ``limit`` characters. Escaping comes before redacting, because
+        escaping redacted text could turn a line break into the key's ``\\n``.
+        """
+        text = redact_secrets(_escape_controls(str(value)), self.secret_forms)
+        if len(text) > limit:
+            text = f"{text[:limit]}... ({len(text) - limit} more characters)"
+        return text
 
     # Public calls
 
@@ -143,20 +239,27 @@ class ApiClient:
         The URL may carry a query, as pre-signed download URLs do, but must be
         https, or http to a loopback host.
         """
+        if not isinstance(url, str):
+            raise ApiError(
+                f"J1 returned a deferred result URL of type {type(url).__name__} "
+                "where a string was expected",
+                method="GET",
+            )
         parts = urlsplit(url)
         host = parts.hostname or ""
+        display_url = self.server_text(_without_query(url))
         if not (
             parts.scheme == "https"
             or (parts.scheme == "http" and is_loopback_host(host))
         ):
             raise ApiError(
-                f"J1 returned a deferred result URL {_without_query(url)} that is "
-                "neither https nor http to a loopback host; check J1_GRAPHQL_URL",
+                f"J1 returned a deferred result URL {display_url} that is neither https "
+                "nor http to a loopback host; check J1_GRAPHQL_URL",
                 method="GET",
-                url=_without_query(url),
+                url=display_url,
             )
         response = self._send("GET", url, headers={"User-Agent": USER_AGENT})
-        return self._decode(response, "GET", _without_query(url))
+        return self._decode(response, "GET", display_url)
 
     # Internals
 
@@ -200,10 +303,14 @@ class ApiClient:
         return retry
 
     def _send(self, method: str, url: str, **kwargs) -> requests.Response:
-        """Send one request. This is the one place where requests' errors become ours."""
+        """Send one request. This is the one place where requests' errors become ours.
+
+        A deferred-result URL comes from the server, so the URL and path that go
+        into messages and logs pass through ``server_text``.
+        """
         started = time.monotonic()
-        path = urlsplit(url).path or "/"
-        request_url, url = url, _without_query(url)
+        path = self.server_text(urlsplit(url).path or "/")
+        request_url, url = url, self.server_text(_without_query(url))
         try:
             response = self.session.request(
                 method,
@@ -225,7 +332,7 @@ class ApiClient:
             exc, requests.exceptions.Timeout
         )
         outcome = "timed out" if timed_out else "failed"
-        detail = self._redact(f"{type(cause).__name__}: {cause}")
+        detail = self.server_text(f"{type(cause).__name__}: {cause}")
         logger.warning("%s %s %s: %s", method, urlsplit(url).path, outcome, detail)
         return ApiError(
             f"J1 request {method} {url} {outcome} after retries ({detail}); check the "
@@ -238,8 +345,7 @@ class ApiClient:
         status = response.status_code
         if status < 300:
             return
-        code, message = _error_details(response)
-        message = self._redact(message)
+        code, message = self._error_details(response)
         if status in (401, 403):
             raise CredentialsError(
                 f"J1 rejected the credentials for {method} {url} (HTTP {status}"
@@ -249,7 +355,8 @@ class ApiClient:
             )
         raise ApiError(
             f"J1 request {method} {url} failed with HTTP {status}"
-            f"{' ' + code if code else ''}: {message or response.reason}; "
+            f"{' ' + code if code else ''}: "
+            f"{message or self.server_text(response.reason or 'no reason given')}; "
             f"{_hint(status, self.retry.total)}",
             method=method,
             url=url,
@@ -258,8 +365,9 @@ class ApiClient:
         )
 
     def _decode(self, response: requests.Response, method: str, url: str) -> dict:
+        """Return the reply's JSON object, with the key redacted in every string."""
         try:
-            payload = response.json()
+            payload = self._redact_payload(response.json())
         except ValueError as exc:
             raise ApiError(
                 f"J1 returned a reply to {method} {url} that is not JSON; check "
@@ -278,12 +386,10 @@ class ApiClient:
             )
         return payload
 
-    def _graphql_error(self, method: str, url: str, errors: list) -> ApiError:
-        first = (
-            errors[0] if isinstance(errors[0], dict) else {"message": str(errors[0])}
-        )
-        code = (first.get("extensions") or {}).get("code")
-        message = self._redact(str(first.get("message", "")))
+    def _graphql_error(self, method: str, url: str, errors: object) -> ApiError:
+        if not isinstance(errors, list):
+            errors = [errors]
+        code, message = self._error_entry(errors[0])
         more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
         return ApiError(
             f"J1 GraphQL request {method} {url} returned an error"
@@ -294,8 +400,79 @@ class ApiClient:
             code=code,
         )
 
-    def _redact(self, text: str) -> str:
-        return text.replace(self.settings.api_key, "[redacted]")
+    def _redact_payload(self, payload: Any) -> Any:
+        """Redact the key in every string, dict key included, of decoded JSON.
+
+        The walk uses a stack instead of recursion, because a reply may nest
+        as deep as the JSON decoder allows.
+        """
+        if isinstance(payload, str):
+            return self.redact(payload)
+        stack = [payload]
+        while stack:
+            container = stack.pop()
+            if isinstance(container, dict):
+                items = list(container.items())
+                container.clear()
+                for key, value in items:
+                    container[self.redact(key)] = self._redact_item(value, stack)
+            elif isinstance(container, list):
+                for index, value in enumerate(container):
+                    container[index] = self._redact_item(value, stack)
+        return payload
+
+    def _redact_item(self, value: Any, stack: list) -> Any:
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, (dict, list)):
+            stack.append(value)
+        return value
+
+    def _error_details(self, response: requests.Response) -> tuple[str | None, str]:
+        """Return J1's error code and message from a failed reply's body.
+
+        The sync API sends ``{"error": {"code", "message"}}``; GraphQL sends an
+        ``errors`` array; an AWS gateway sends ``{"message"}``.
+        """
+        try:
+            body = self._redact_payload(response.json())
+        except ValueError:
+            return None, self.server_text(response.text.strip())
+        if not isinstance(body, dict):
+            return None, self.server_text(body)
+        error = body.get("error")
+        if isinstance(error, dict):
+            return self._error_entry(error)
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors:
+            return self._error_entry(errors[0])
+        return self._error_entry(
+            {"code": body.get("code"), "message": body.get("message", error or "")}
+        )
+
+    def _error_entry(self, entry: object) -> tuple[str | None, str]:
+        """Return the code and message of one error object, both made one safe line.
+
+        The code is ``code`` or GraphQL's ``extensions.code``.
+        """
+        if not isinstance(entry, dict):
+            return None, self.server_text(entry)
+        code = entry.get("code")
+        extensions = entry.get("extensions")
+        if code is None and isinstance(extensions, dict):
+            code = extensions.get("code")
+        message = entry.get("message", "")
+        return (
+            None if code in (None, "") else self.server_text(code),
+            "" if message is None else self.server_text(message),
+        )
+
+
+def _escape_controls(text: str) -> str:
+    """Return ``text`` with control, format and line-separator characters escaped."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def _without_query(url: str) -> str:
@@ -327,7 +504,10 @@ def _is_rate_limit_reply(payload: dict) -> bool:
     for error in errors:
         if not isinstance(error, dict):
             continue
-        code = str((error.get("extensions") or {}).get("code", "")).upper()
+        extensions = error.get("extensions")
+        if not isinstance(extensions, dict):
+            extensions = {}
+        code = str(extensions.get("code", "")).upper()
         if "429" in str(error.get("message", "")) or code in ("RATE_LIMITED", "429"):
             return True
     return False
@@ -338,29 +518,6 @@ def _retry_after(response: requests.Response, maximum: float) -> float | None:
     if not value.isdigit():
         return None
     return min(float(value), maximum)
-
-
-def _error_details(response: requests.Response) -> tuple[str | None, str]:
-    """Return J1's error code and message from a failed reply's body.
-
-    The sync API sends ``{"error": {"code", "message"}}``; GraphQL sends an
-    ``errors`` array; an AWS gateway sends ``{"message"}``.
-    """
-    try:
-        body = response.json()
-    except ValueError:
-        return None, response.text[:200].strip()
-    if not isinstance(body, dict):
-        return None, str(body)[:200]
-    error = body.get("error")
-    if isinstance(error, dict):
-        return error.get("code"), str(error.get("message", ""))
-    errors = body.get("errors")
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        return (errors[0].get("extensions") or {}).get("code"), str(
-            errors[0].get("message", "")
-        )
-    return body.get("code"), str(body.get("message", error or ""))
 
 
 def _hint(status: int, retries: int) -> str:

@@ -84,11 +84,17 @@ class ScopeReader:
             page = self._page(j1ql, variables, cursor)
             data = page.get("data") or []
             if not isinstance(data, list):
-                raise ApiError(f"J1 returned a {page.get('type')} result for {j1ql!r}")
+                kind = self.client.server_text(page.get("type"))
+                raise ApiError(f"J1 returned a {kind} result for {j1ql!r}")
             yield from data
             cursor = page.get("cursor")
             if not cursor:
                 return
+            if not isinstance(cursor, str):
+                raise ApiError(
+                    f"J1 returned a cursor of type {type(cursor).__name__} for "
+                    f"{j1ql!r} where a string was expected"
+                )
             if cursor in seen:
                 raise ApiError(f"J1 returned the same cursor twice for {j1ql!r}")
             seen.add(cursor)
@@ -101,7 +107,9 @@ class ScopeReader:
             "deferredResponse": self.deferred,
             "flags": {"variableResultSize": True},
         }
-        page = self.client.graphql(QUERY_V1, arguments)["queryV1"]
+        page = self.client.graphql(QUERY_V1, arguments).get("queryV1")
+        if not isinstance(page, dict):
+            raise ApiError(f"J1 returned no queryV1 result for {j1ql!r}")
         if page.get("type") == "deferred":
             return self._deferred(page.get("url"), j1ql)
         return page
@@ -124,12 +132,11 @@ class ScopeReader:
             time.sleep(interval)
             interval = min(interval * 2, 2.0)
         if status == "FAILED":
-            raise ApiError(
-                f"the deferred J1 query {j1ql!r} failed: {state.get('error')}"
-            )
+            error = self.client.server_text(state.get("error"))
+            raise ApiError(f"the deferred J1 query {j1ql!r} failed: {error}")
         if "data" in state:
             return state
-        return self.client.fetch_unauthenticated(state["url"])
+        return self.client.fetch_unauthenticated(state.get("url"))
 
     # The scope
 

@@ -12,7 +12,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from j1gitops.errors import ConfigError, CredentialsError, UsageError
 
@@ -63,6 +63,12 @@ class Settings:
     key_variable: str = KEY_VARIABLES[0]
     account_variable: str = ACCOUNT_VARIABLES[0]
 
+    def __post_init__(self) -> None:
+        check_credential(self.api_key, self.key_variable, "API key")
+        check_credential(self.account_id, self.account_variable, "account id")
+        check_url(self.api_base_url, API_BASE_URL_VARIABLE)
+        check_url(self.graphql_url, GRAPHQL_URL_VARIABLE)
+
     @classmethod
     def from_environment(
         cls,
@@ -75,7 +81,8 @@ class Settings:
 
         ``api_base_url`` and ``graphql_url`` come from command-line flags and win
         over the environment. Raises ``CredentialsError`` when the key or the
-        account is missing and ``UsageError`` for a bad region or URL.
+        account is missing or cannot be sent in an HTTP header, and
+        ``UsageError`` for a bad region, URL or combination of URLs.
         """
         environ = os.environ if environ is None else environ
         key_variable, api_key = _first_set(environ, KEY_VARIABLES)
@@ -118,6 +125,8 @@ def resolve_urls(
 
     A custom base URL without a GraphQL URL serves GraphQL at ``<base>/graphql``,
     the form J1's Node and Go clients use against ``api.<region>.jupiterone.io``.
+    A custom GraphQL URL without a base URL raises ``UsageError``, because plans
+    would then read one host while applies send sync jobs to J1's default host.
     """
     _, region = _first_set(environ, REGION_VARIABLES)
     region = (region or DEFAULT_REGION).lower()
@@ -128,17 +137,56 @@ def resolve_urls(
         )
     base = api_base_url or environ.get(API_BASE_URL_VARIABLE, "").strip()
     graph = graphql_url or environ.get(GRAPHQL_URL_VARIABLE, "").strip()
-    if base:
-        base = check_url(base, API_BASE_URL_VARIABLE)
-    else:
-        base = f"https://api.{region}.jupiterone.io"
+    if graph and not base:
+        raise UsageError(
+            f"{GRAPHQL_URL_VARIABLE} is set but {API_BASE_URL_VARIABLE} is not, so "
+            f"apply would send sync jobs to https://api.{region}.jupiterone.io: set "
+            f"both, or set only {API_BASE_URL_VARIABLE} (GraphQL is then read at "
+            "<base URL>/graphql)"
+        )
+    if not base:
+        return (
+            f"https://api.{region}.jupiterone.io",
+            f"https://graphql.{region}.jupiterone.io",
+        )
+    base = check_url(base, API_BASE_URL_VARIABLE)
     if graph:
-        graph = check_url(graph, GRAPHQL_URL_VARIABLE)
-    elif api_base_url or environ.get(API_BASE_URL_VARIABLE, "").strip():
-        graph = base + "/graphql"
-    else:
-        graph = f"https://graphql.{region}.jupiterone.io"
-    return base, graph
+        return base, check_url(graph, GRAPHQL_URL_VARIABLE)
+    return base, base + "/graphql"
+
+
+def check_credential(value: str, variable: str, description: str) -> str:
+    """Return ``value``, or raise ``CredentialsError`` if it cannot go in a header.
+
+    A key or account id must be printable ASCII without spaces, so that it
+    passes requests' header validation and Latin-1 encoding unchanged. The
+    message names ``variable`` and the position of the first bad character,
+    never the value.
+    """
+    if not value:
+        raise CredentialsError(f"{variable} is empty: set it to the {description}")
+    for position, char in enumerate(value, start=1):
+        problem = _credential_problem(char)
+        if problem:
+            raise CredentialsError(
+                f"{variable} contains {problem} at position {position}, which "
+                f"cannot be sent in an HTTP header: set it to the {description} "
+                "alone, without spaces, line breaks or non-ASCII characters"
+            )
+    return value
+
+
+def _credential_problem(char: str) -> str | None:
+    code = ord(char)
+    if code > 0x7E:
+        return "a non-ASCII character" if code > 0x7F else "a control character"
+    if char in "\r\n":
+        return "a line break"
+    if code < 0x20:
+        return "a control character"
+    if char == " ":
+        return "a space"
+    return None
 
 
 def is_loopback_host(host: str) -> bool:
@@ -155,11 +203,16 @@ def check_url(url: str, variable: str) -> str:
     """Return ``url`` without a trailing slash, or raise ``UsageError``.
 
     The URL must be ``https``, or ``http`` to a loopback host, and must not carry
-    a user name, password, query or fragment.
+    a user name, password, query, fragment, whitespace, control character or
+    backslash. An explicit port must be 1-65535.
     """
     parts = urlsplit(url)
     problem = None
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    if any(char.isspace() or not char.isprintable() or char == "\\" for char in url):
+        # urlsplit drops tabs and line breaks silently, and WHATWG URL parsers
+        # (browsers, Node) read a backslash as "/" where urlsplit does not.
+        problem = "contains whitespace, a control character or a backslash"
+    elif parts.scheme not in ("https", "http") or not parts.hostname:
         problem = "is not an http(s) URL with a host"
     elif parts.username is not None or parts.password is not None:
         problem = "contains a user name or password"
@@ -167,12 +220,22 @@ def check_url(url: str, variable: str) -> str:
         problem = "contains a query or fragment"
     elif parts.scheme == "http" and not is_loopback_host(parts.hostname):
         problem = "uses plain http to a host that is not loopback"
+    elif not _has_valid_port(parts):
+        problem = "has a port that is not a number from 1 to 65535"
     if problem:
         raise UsageError(
             f"{variable} {problem}: use https://HOST, or http://127.0.0.1:PORT "
             "for the local emulator"
         )
     return url.rstrip("/")
+
+
+def _has_valid_port(parts: SplitResult) -> bool:
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or outside 0-65535
+        return False
+    return port is None or port > 0
 
 
 def reject_file_urls(values: Mapping, path: str) -> None:

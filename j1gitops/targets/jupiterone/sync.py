@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator
 
@@ -43,6 +44,9 @@ _SINGULAR = {"entities": "entity", "relationships": "relationship"}
 _FINALIZING = frozenset(
     {"FINALIZE_PENDING", "FINALIZING_ENTITIES", "FINALIZING_RELATIONSHIPS"}
 )
+# A job id goes into URL paths and messages, so only these characters pass.
+# NOTE: the emulator sends UUIDs, and J1's ids are assumed to be as plain.
+_JOB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
 
 
 class DiffSync:
@@ -97,15 +101,21 @@ class DiffSync:
             total = entities if kind == "entities" else relationships
             self.progress(f"uploaded {sent[kind]} of {total} {kind}")
         # Retried uploads may count twice, so J1's counters can only be higher.
-        if job and (
-            job.get("numEntitiesUploaded", 0) < entities
-            or job.get("numRelationshipsUploaded", 0) < relationships
+        if not job:
+            return
+        uploaded_entities = job.get("numEntitiesUploaded", 0)
+        uploaded_relationships = job.get("numRelationshipsUploaded", 0)
+        if not (
+            _is_count(uploaded_entities)
+            and _is_count(uploaded_relationships)
+            and uploaded_entities >= entities
+            and uploaded_relationships >= relationships
         ):
             raise TargetError(
                 f"sync job {job_id} counted fewer uploads than were sent "
-                f"({job.get('numEntitiesUploaded')} of {entities} entities, "
-                f"{job.get('numRelationshipsUploaded')} of {relationships} "
-                "relationships); the job was aborted, run apply again"
+                f"({self.client.server_text(uploaded_entities)} of {entities} "
+                f"entities, {self.client.server_text(uploaded_relationships)} of "
+                f"{relationships} relationships); the job was aborted, run apply again"
             )
 
     def _abort(self, job_id: str, cause: BaseException) -> None:
@@ -128,30 +138,33 @@ class DiffSync:
                 self._abort(job_id, exc)
                 raise
             logger.warning(
-                "finalize of sync job %s failed but the job is %s", job_id, status
+                "finalize of sync job %s failed but the job is %s",
+                job_id,
+                self.client.server_text(status),
             )
         self.progress(f"finalizing sync job {job_id}")
 
     def _status(self, job_id: str) -> str | None:
         try:
-            return _job(self.client.sync_get(f"{JOBS}/{job_id}"), "status").get(
-                "status"
-            )
+            job = _job(self.client.sync_get(f"{JOBS}/{job_id}"), "status")
         except ApiError:
             return None
+        status = job.get("status")
+        return status if isinstance(status, str) else None
 
     def _wait(self, job_id: str) -> dict:
         deadline = time.monotonic() + self.time_limit
         interval = self.poll_interval
         while True:
             job = _job(self.client.sync_get(f"{JOBS}/{job_id}"), "status")
-            if job.get("status") in TERMINAL_STATUSES:
+            status = job.get("status")
+            if isinstance(status, str) and status in TERMINAL_STATUSES:
                 return job
             if time.monotonic() + interval > deadline:
                 raise TargetError(
                     f"sync job {job_id} did not finish within {self.time_limit:.0f}s "
-                    f"(status {job.get('status')}); J1 may still finish it, so run "
-                    "plan later to see the result"
+                    f"(status {self.client.server_text(status)}); J1 may still "
+                    "finish it, so run plan later to see the result"
                 )
             time.sleep(interval)
             interval = min(interval * 2, self.max_poll_interval)
@@ -182,10 +195,22 @@ class DiffSync:
 
 
 def _job(reply: dict, step: str) -> dict:
+    """Return the job object of a reply, after checking the form of its id."""
     job = reply.get("job")
     if not isinstance(job, dict) or "id" not in job:
         raise ApiError(f"J1's reply to the sync job {step} request has no job object")
+    job_id = job["id"]
+    if not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id):
+        raise ApiError(
+            f"J1's reply to the sync job {step} request has a job id that is "
+            "not 1-200 letters, digits and '._:-'; report it to JupiterOne "
+            "if it persists"
+        )
     return job
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _check_unique(objects: list[dict], kind: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from j1gitops.inventory.model import EntityRef
@@ -10,6 +11,10 @@ from j1gitops.targets.jupiterone.client import ApiClient
 from j1gitops.targets.jupiterone.query import ScopeReader
 from j1gitops.targets.jupiterone.settings import Settings
 from j1gitops.targets.jupiterone.sync import DiffSync
+
+# Job counters reported in the result, such as numEntitiesCreated. Other keys
+# of the job object are left out, and so are names too long for one message.
+_COUNTER_NAME = re.compile(r"num[A-Za-z]{1,100}")
 
 
 class JupiterOneTarget:
@@ -65,11 +70,12 @@ class JupiterOneTarget:
         counts = {
             name: value
             for name, value in job.items()
-            if name.startswith("num")
+            if _COUNTER_NAME.fullmatch(name)
             and isinstance(value, int)
             and not isinstance(value, bool)
         }
-        result = ApplyResult(job.get("status", "UNKNOWN"), counts, job_id=job.get("id"))
+        status = self.client.server_text(job.get("status", "UNKNOWN"))
+        result = ApplyResult(status, counts, job_id=job.get("id"))
         result.errors = _job_errors(result)
         return result
 
