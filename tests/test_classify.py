@@ -127,3 +127,11 @@ def test_classify_header_only(cli, tmp_path):
     result = cli("classify", "empty.csv", cwd=tmp_path)
     assert result.exit_code == 1
     assert "empty.csv: no rows to classify" in result.stderr
+
+
+def test_deeply_nested_json_is_one_line_error(cli, tmp_path):
+    (tmp_path / "deep.json").write_text('{"a":' * 100000 + "1" + "}" * 100000)
+    result = cli("classify", "deep.json", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: deep.json: the JSON is nested too deeply")
+    assert len(result.stderr.splitlines()) == 1

@@ -123,3 +123,16 @@ def test_export_against_the_emulator(cli, example_repo, j1_emulator, monkeypatch
     planned = cli("plan", "--target", "jupiterone", cwd=example_repo)
     assert planned.exit_code == 0, planned.stdout + planned.stderr
     assert last_line(planned.stdout) == "No changes."
+
+
+def test_export_onto_a_file_is_one_line_error(cli, example_repo):
+    applied = cli("apply", "--auto-approve", cwd=example_repo)
+    assert applied.exit_code == 0, applied.stderr
+    (example_repo / "taken.yaml").write_text("keep\n")
+    result = cli("export", "-o", "taken.yaml", cwd=example_repo)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: taken.yaml is a file, not a folder; give a new or empty folder to "
+        "write into\n"
+    )
+    assert (example_repo / "taken.yaml").read_text() == "keep\n"

@@ -259,3 +259,81 @@ def test_protected_guard_ignores_allowances():
         protected=protected,
     )
     assert [violation.rule for violation in violations] == ["protected"]
+
+
+DEVS_TEMPLATE = """\
+entities:
+{% for dev in data.devs %}
+  - _key: "developer:{{ dev.login }}"
+    _type: acme_developer
+    _class: User
+    name: "{{ dev.login }}"
+    displayName: "{{ dev.login }}"
+    active: true
+    _j1gitops:
+      protect: true
+{% endfor %}
+"""
+
+
+def _templated_repo(cli, repo: Path, data_path: str) -> None:
+    """Replace the policies with a template that protects one User per CSV row."""
+    (repo / "inventory/policies.yaml").unlink()
+    (repo / "inventory/devs.yaml.j2").write_text(DEVS_TEMPLATE)
+    (repo / data_path).parent.mkdir(parents=True, exist_ok=True)
+    (repo / data_path).write_text("login\nada\nalan\ngrace\n")
+    write_config(repo, f"deletes:\n  max_percent: 100\ndata:\n  devs: {data_path}\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "templated developers")
+    result = cli("apply", "--auto-approve", "--allow-deletes", cwd=repo)
+    assert result.exit_code == 0, result.stderr
+
+
+def test_template_protected_row_removed_fails(cli, repo):
+    _templated_repo(cli, repo, "data/devs.csv")
+    (repo / "data/devs.csv").write_text("login\nada\ngrace\n")
+    result = cli("plan", cwd=repo)
+    assert result.exit_code == 4, result.stdout + result.stderr
+    assert "protected entity acme_developer 'developer:alan'" in result.stderr
+    assert "(marked in inventory/devs.yaml.j2:" in result.stderr
+
+
+def test_template_protected_data_path_moved_fails(cli, repo):
+    _templated_repo(cli, repo, "data/devs.csv")
+    git(repo, "mv", "data/devs.csv", "data/team.csv")
+    (repo / "data/team.csv").write_text("login\nada\ngrace\n")
+    write_config(repo, "deletes:\n  max_percent: 100\ndata:\n  devs: data/team.csv\n")
+    result = cli("plan", cwd=repo)
+    assert result.exit_code == 4, result.stdout + result.stderr
+    assert "protected entity acme_developer 'developer:alan'" in result.stderr
+
+
+def test_template_protected_row_removed_committed(cli, repo):
+    _templated_repo(cli, repo, "data/devs.csv")
+    git(repo, "checkout", "-q", "-b", "remove-dev")
+    (repo / "data/devs.csv").write_text("login\nada\ngrace\n")
+    git(repo, "commit", "-q", "-am", "remove alan")
+    result = cli("plan", "--base-ref", "main", cwd=repo)
+    assert result.exit_code == 4, result.stdout + result.stderr
+    assert "protected entity acme_developer 'developer:alan'" in result.stderr
+
+
+def test_protected_survives_moving_the_inventory(cli, repo):
+    git(repo, "mv", "inventory", "inv2")
+    write_config(repo, "inventory: [inv2]\ndeletes:\n  max_percent: 25\n")
+    kept = [n for n in range(1, 11) if n != 3]
+    entities = [policy(number) for number in kept]
+    (repo / "inv2/policies.yaml").write_text(
+        yaml.safe_dump({"entities": entities}, sort_keys=False)
+    )
+    result = cli("plan", "--base-ref", "HEAD", cwd=repo)
+    assert result.exit_code == 4
+    assert "protected entity acme_policy 'policy:test-03'" in result.stderr
+
+
+def test_protected_survives_an_empty_path_argument(cli, repo):
+    (repo / "empty").mkdir()
+    result = cli("plan", "empty", "--allow-empty", "--allow-deletes", cwd=repo)
+    assert result.exit_code == 4
+    assert "protected entity acme_policy 'policy:test-03'" in result.stderr
+    assert live_count(repo) == 10

@@ -245,3 +245,11 @@ def test_j1_entities_in_json(cli, tmp_path):
         "COTS": True,
         "name": "Portal",
     }
+
+
+def test_deeply_nested_json_is_one_line_error(cli, tmp_path):
+    (tmp_path / "deep.json").write_text("[" * 100000 + "]" * 100000)
+    result = cli("import", "json", "deep.json", *USER_OPTIONS, cwd=tmp_path)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: deep.json: the JSON is nested too deeply")
+    assert len(result.stderr.splitlines()) == 1

@@ -156,3 +156,15 @@ def test_export_sdk_graph_refuses_an_existing_step(cli, tmp_path):
     second = cli("export", "--format", "sdk-graph", cwd=tmp_path)
     assert second.exit_code == 1
     assert "j1gitops-export already contains files" in second.stderr
+
+
+def test_deeply_nested_graph_file_is_one_line_error(cli, tmp_path):
+    folder = tmp_path / "graph/step/entities"
+    folder.mkdir(parents=True)
+    (folder / "deep.json").write_text("[" * 100000 + "]" * 100000)
+    result = cli("import", "sdk-graph", str(tmp_path), cwd=tmp_path)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"Error: {folder / 'deep.json'}: the JSON is nested"
+    )
+    assert len(result.stderr.splitlines()) == 1

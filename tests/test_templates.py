@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 import pytest
 
 from j1gitops.config import load_config
 from j1gitops.templates import make_renderer
+from j1gitops.templates.sandbox import DEFAULT_TIME_LIMIT, time_limit
 
 CONFIG = """\
 scope: templated
@@ -292,3 +295,111 @@ def test_vars_may_not_shadow_data(cli, repo):
     result = cli("validate", cwd=repo)
     assert result.exit_code == 1
     assert "'vars' may not define 'data'" in errors(result)[0]
+
+
+EXHAUSTING = [
+    "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+    "{{ (((10**1024)**1024)**1024) > 1 }}",
+    "{{ (('a'*1000000)|list)|join('a'*1000000) }}",
+    "{{ 'a'.center(10**9) }}",
+    "{{ 'a'.ljust(10**9) }}",
+    "{{ 'x'.join(('a'*9000000)|list) | length }}",
+    "{{ '{:>999999999}'.format(1) }}",
+    "{{ '{:>{}}'.format(1, 999999999) }}",
+    "{{ '%999999999d' % 1 }}",
+    "{{ '%*d' % (999999999, 1) }}",
+    "{{ '%999999999d' | format(1) }}",
+    "{{ ('a'*1000000) | replace('a', 'aaaaaaaaaaaaaaaaaaaa') }}",
+    "{{ 'a' | center(999999999) }}",
+    "{{ ('a\\n'*100) | indent(999999999) }}",
+    "{% macro f(s) %}{{ f(s ~ s) }}{% endmacro %}{{ f('a') }}",
+    "{% macro f() %}{% for i in range(100000) %}{{ 'a'*1000000 }}{% endfor %}"
+    "{% endmacro %}{{ f() }}",
+    "{% set x %}{% for i in range(100000) %}{{ 'a'*1000000 }}{% endfor %}"
+    "{% endset %}{{ x | length }}",
+    "{{ ('a'*9000000) + ('a'*9000000) }}",
+    "{{ (2**90000) * (2**90000) }}",
+    "{{ (1).to_bytes(10**9, 'big') | length }}",
+    "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}",
+]
+
+
+@pytest.mark.parametrize("payload", EXHAUSTING)
+def test_exhausting_payloads_fail_fast(cli, repo, monkeypatch, payload):
+    monkeypatch.setenv("J1GITOPS_TEMPLATE_TIME_LIMIT", "1")
+    write_template(repo, "# attack\n" + payload + "\n")
+    started = time.monotonic()
+    result = cli("validate", cwd=repo)
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 1
+    (line,) = errors(result)
+    assert line.startswith("inventory/assets.yaml.j2:2:1: error: template ")
+    assert line.endswith("[template]")
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_render_time_limit_names_it(cli, repo, monkeypatch):
+    monkeypatch.setenv("J1GITOPS_TEMPLATE_TIME_LIMIT", "0.5")
+    write_template(
+        repo,
+        "entities: []\n# loop\n"
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}"
+        "{% endfor %}\n",
+    )
+    result = cli("validate", cwd=repo)
+    (line,) = errors(result)
+    assert line.startswith("inventory/assets.yaml.j2:3:1: error: ")
+    assert "rendering timed out after 0.5 seconds" in line
+
+
+def test_time_limit_variable_only_lowers(monkeypatch):
+    monkeypatch.setenv("J1GITOPS_TEMPLATE_TIME_LIMIT", "1000")
+    assert time_limit() == DEFAULT_TIME_LIMIT
+    monkeypatch.setenv("J1GITOPS_TEMPLATE_TIME_LIMIT", "2.5")
+    assert time_limit() == 2.5
+
+
+def test_time_limit_off_the_main_thread(repo, monkeypatch):
+    monkeypatch.setenv("J1GITOPS_TEMPLATE_TIME_LIMIT", "0.5")
+    path = repo / "inventory/assets.yaml.j2"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "# loop\n{% for i in range(100000) %}{% for j in range(1000) %}"
+        "{{ j.real }}{% endfor %}{% endfor %}\n"
+    )
+    renderer = make_renderer(load_config(root=str(repo)))
+    loaded = []
+    worker = threading.Thread(
+        target=lambda: loaded.append(renderer(str(path), "inventory/assets.yaml.j2"))
+    )
+    started = time.monotonic()
+    worker.start()
+    worker.join(timeout=30)
+    assert time.monotonic() - started < 10
+    (diagnostic,) = loaded[0].diagnostics
+    assert "rendering timed out after 0.5 seconds" in diagnostic.message
+    assert diagnostic.location.line == 2
+
+
+def test_ordinary_string_methods_still_work(cli, repo):
+    write_template(
+        repo,
+        "entities:\n"
+        "  - _key: \"{{ 'a'.ljust(12, 'x') }}\"\n"
+        "    _type: {{ '%s_%s' % ('acme', 'thing') }}\n"
+        "    _class: {{ ', '.join(['Resource']) }}\n"
+        "    name: {{ '{:>6}'.format('n') | trim }}{{ 'x' ~ 1 }}\n"
+        "    displayName: {{ 'ab' | center(6) | trim }}\n",
+    )
+    result = cli("validate", cwd=repo)
+    assert result.exit_code == 0, result.stdout + result.stderr
+
+
+def test_deeply_nested_data_file_names_it(cli, repo):
+    (repo / "data/deep.json").write_text("[" * 100000 + "]" * 100000)
+    (repo / "j1gitops.yaml").write_text("scope: s\ndata:\n  deep: data/deep.json\n")
+    write_template(repo, "entities: []\n")
+    result = cli("validate", cwd=repo)
+    assert result.exit_code == 1
+    (line,) = errors(result)
+    assert "data file 'deep': data/deep.json: the JSON is nested too deeply" in line

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import random
+import stat
 import string
+import subprocess
+import sys
+import threading
+from pathlib import Path
 
 import pytest
 import yaml
 
 from j1gitops.inventory.writer import (
+    OutputPathError,
     UnwritableValue,
     atomic_output,
     dump_document,
@@ -18,6 +25,8 @@ from j1gitops.inventory.writer import (
     write_tree_atomic,
 )
 from j1gitops.inventory.yamlload import load_text
+
+J1GITOPS = str(Path(sys.executable).with_name("j1gitops"))
 
 # Strings that a YAML 1.1 or 1.2 reader would turn into something else unquoted,
 # or that are not valid as plain scalars at all.
@@ -238,3 +247,115 @@ def test_tree_write_into_new_and_existing_folders(tmp_path):
     assert (folder / "a.yaml").read_text() == "A\n"
     assert (folder / "keep.yaml").read_text() == "keep\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]
+
+
+CSV = "serial,name\nSER0000001,one\n"
+IMPORT_ARGS = ("--class", "Device", "--type", "acme_laptop", "--key", "{serial}")
+
+
+def _import_to(tmp_path, output: str, **run):
+    """Run ``j1gitops import csv`` as a process, writing to ``output``."""
+    (tmp_path / "in.csv").write_text(CSV)
+    return subprocess.run(
+        [J1GITOPS, "import", "csv", "in.csv", *IMPORT_ARGS, "-o", output],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        **run,
+    )
+
+
+def test_output_through_symlink_keeps_link(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real/out.yaml").write_text("old\n")
+    os.chmod(tmp_path / "real/out.yaml", 0o640)
+    (tmp_path / "link.yaml").symlink_to("real/out.yaml")
+    result = _import_to(tmp_path, "link.yaml")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "link.yaml").is_symlink()
+    assert "SER0000001" in (tmp_path / "real/out.yaml").read_text()
+    assert stat.S_IMODE(os.stat(tmp_path / "real/out.yaml").st_mode) == 0o640
+    assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["out.yaml"]
+
+
+def test_output_through_dangling_symlink(tmp_path):
+    (tmp_path / "link.yaml").symlink_to("made.yaml")
+    result = _import_to(tmp_path, "link.yaml")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "link.yaml").is_symlink()
+    assert "SER0000001" in (tmp_path / "made.yaml").read_text()
+
+
+def test_output_to_stdout_symlink(tmp_path):
+    (tmp_path / "out").symlink_to("/proc/self/fd/1")
+    result = _import_to(tmp_path, "out")
+    assert result.returncode == 0, result.stderr
+    assert "_key: SER0000001" in result.stdout
+    assert (tmp_path / "out").is_symlink()
+
+
+def test_output_to_fifo_writes_directly(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(
+        target=lambda: received.append(fifo.read_text()), daemon=True
+    )
+    reader.start()
+    result = _import_to(tmp_path, "pipe", timeout=30)
+    if not received and stat.S_ISFIFO(os.lstat(fifo).st_mode):
+        with open(fifo, "w"):  # unblock the reader when nothing opened the FIFO
+            pass
+    reader.join(timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert "_key: SER0000001" in received[0]
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_output_to_character_device(tmp_path):
+    device = tmp_path / "null"
+    try:
+        os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("creating a device node needs root")
+    result = _import_to(tmp_path, "null")
+    assert result.returncode == 0, result.stderr
+    assert stat.S_ISCHR(os.lstat(device).st_mode)
+
+
+def test_new_output_file_mode_follows_umask(tmp_path):
+    def set_umask():
+        os.umask(0o027)
+
+    result = _import_to(tmp_path, "out.yaml", preexec_fn=set_umask)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(os.stat(tmp_path / "out.yaml").st_mode) == 0o640
+
+
+def test_output_folder_is_one_line_error(cli, tmp_path):
+    (tmp_path / "in.csv").write_text(CSV)
+    (tmp_path / "folder").mkdir()
+    result = cli("import", "csv", "in.csv", *IMPORT_ARGS, "-o", "folder", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "Error: folder is a folder; give the path of a file"
+    )
+    assert len(result.stderr.splitlines()) == 1
+    assert list((tmp_path / "folder").iterdir()) == []
+
+
+def test_tree_write_onto_a_file_fails(tmp_path):
+    (tmp_path / "taken").write_text("keep\n")
+    with pytest.raises(OutputPathError, match="taken is a file, not a folder"):
+        write_tree_atomic(str(tmp_path / "taken"), {"a.yaml": "a\n"})
+    assert (tmp_path / "taken").read_text() == "keep\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+def test_tree_write_through_folder_symlink(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to("real")
+    write_tree_atomic(str(tmp_path / "link"), {"a.yaml": "a\n"})
+    assert (tmp_path / "link").is_symlink()
+    assert (tmp_path / "real/a.yaml").read_text() == "a\n"

@@ -193,3 +193,10 @@ def test_integer_beyond_double_precision_kept_as_string():
     assert value == "9007199254740993"
     assert diagnostic.rule == "lossy-number"
     assert load_value("9007199254740992")[0] == 2**53
+
+
+def test_huge_integer_kept_as_string():
+    text = "9" * 5000
+    value, (diagnostic,) = load_value(text)
+    assert value == text
+    assert diagnostic.rule == "lossy-number"

@@ -30,6 +30,17 @@ def load_json(
             f"{display_path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}; fix the "
             "document, or export it again"
         ) from None
+    except RecursionError:
+        raise too_deep(display_path) from None
+
+
+def too_deep(path: str) -> LoadError:
+    """Return the error for a document nested deeper than Python's recursion
+    limit (about 1,000 levels) allows reading."""
+    return LoadError(
+        f"{path}: the JSON is nested too deeply to read (arrays or objects inside "
+        "each other about 1,000 levels deep); flatten the document"
+    )
 
 
 def find_records(document: Any, records_path: str | None, path: str) -> list:
@@ -112,7 +123,10 @@ def read_json_records(
                 f"{path}:{label}: the record is {_a(_kind(record))}, not an object; "
                 "point --records at an array of objects"
             )
-        flattened.append((label, flatten(record)))
+        try:
+            flattened.append((label, flatten(record)))
+        except RecursionError:
+            raise too_deep(f"{path}:{label}") from None
     names = _column_names(flat for _, flat in flattened)
     return Table(
         path=path,

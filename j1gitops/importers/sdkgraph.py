@@ -24,6 +24,7 @@ from pathlib import Path
 
 from j1gitops.errors import LoadError
 from j1gitops.importers.csvfile import decode, read_bytes
+from j1gitops.importers.jsonrecords import too_deep
 from j1gitops.inventory.writer import ordered_keys
 
 GRAPH_FOLDER = "graph"
@@ -93,6 +94,8 @@ def _load(path: Path) -> dict:
             f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}; collect the "
             "graph again"
         ) from None
+    except RecursionError:
+        raise too_deep(str(path)) from None
     if not isinstance(document, dict):
         raise LoadError(
             f"{path}: a graph file must be an object with 'entities' or "

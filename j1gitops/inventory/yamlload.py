@@ -259,10 +259,13 @@ class _Walker:
         text = node.value
         digits = text.lstrip("+-")
         keeps_text = _DECIMAL_INT.match(text) and not text.startswith("+")
-        if keeps_text and not (len(digits) > 1 and digits.startswith("0")):
+        # J1 stores numbers as doubles, which hold integers exactly only up to
+        # 2**53: a longer serial number would come back with other digits. The
+        # length check comes first because Python refuses to convert more than
+        # 4,300 digits.
+        short = len(digits) <= len(str(MAX_EXACT_INTEGER))
+        if keeps_text and short and not (len(digits) > 1 and digits.startswith("0")):
             value = int(text)
-            # J1 stores numbers as doubles, which hold integers exactly only up
-            # to 2**53: a longer serial number would come back with other digits.
             if abs(value) <= MAX_EXACT_INTEGER:
                 return value
         self.diagnostics.append(

@@ -3,7 +3,9 @@
 - An entity marked ``_j1gitops: {protect: true}`` may not be deleted. The marker
   counts when it is in the inventory on disk or in the inventory at a git base
   revision (``HEAD`` unless told otherwise), so deleting an entity together with
-  its marker still fails. To delete a protected entity, remove the marker in a
+  its marker still fails. Templates at the base revision are rendered with the
+  config's ``vars`` and ``data`` files as of that revision too, so deleting a
+  data row does not remove a marker that the template adds. To delete a protected entity, remove the marker in a
   commit of its own first. Like Terraform's ``prevent_destroy``, no option
   overrides this guard.
 - A plan may delete at most ``deletes.max_count`` objects and at most
@@ -19,10 +21,12 @@ The guards only compute; the commands decide how to report a violation.
 from __future__ import annotations
 
 import os
+import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from j1gitops.config import Config, DeleteGuard
+from j1gitops.config import Config, DeleteGuard, load_config
+from j1gitops.errors import ConfigError
 from j1gitops.inventory.model import Inventory
 from j1gitops.inventory.reader import read_inventory
 from j1gitops.pipeline import template_renderer
@@ -54,6 +58,10 @@ def protected_entities(inventory: Inventory, revision: str | None = None) -> dic
 def protected_at_revision(config: Config, paths: list[str], revision: str) -> dict:
     """Read the inventory as it was at a git revision and return its protected entities.
 
+    The revision's inventory files, config file and data files are written to a
+    temporary folder, and templates there are rendered with that config's
+    ``vars`` and ``data``. When the config file is missing or invalid at the
+    revision, the working tree's config is used with the revision's data files.
     Returns an empty mapping outside a git work tree or when the revision does
     not exist. Files that failed to load at that revision protect nothing.
     """
@@ -61,22 +69,55 @@ def protected_at_revision(config: Config, paths: list[str], revision: str) -> di
     commit = git_output(
         root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"
     )
-    paths = _relative_paths(root, paths)
-    if commit is None or not paths:
+    if commit is None:
         return {}
     commit = commit.strip()
     prefix = (git_output(root, "rev-parse", "--show-prefix") or "").strip()
+    with tempfile.TemporaryDirectory(prefix="j1gitops-base-") as folder:
+        base_config = _config_at(config, root, commit, prefix, folder)
+        # The revision's own inventory paths count too, so that moving the
+        # inventory (or planning another path) cannot drop its markers.
+        paths = _relative_paths(
+            root, list(dict.fromkeys(paths + base_config.inventory))
+        )
+        if not paths:
+            return {}
+        for name in _tree_names(root, commit, paths):
+            _export_blob(root, commit, name, prefix, folder)
+        # NOTE: a file that fails to load at the revision protects nothing; CI
+        # validates every revision before it merges, so this should be rare.
+        for path in _relative_paths(root, list(base_config.data.values())):
+            for name in _tree_names(root, commit, [path]):
+                _export_blob(root, commit, name, prefix, folder)
+        read = read_inventory(
+            paths, root=folder, render_template=template_renderer(base_config)
+        )
+    return protected_entities(read.inventory, revision)
+
+
+def _tree_names(root: str, commit: str, paths: list[str]) -> list[str]:
+    """Return the repository paths of the files under ``paths`` in ``commit``."""
     listing = git_output(
         root, "ls-tree", "-r", "-z", "--full-name", "--name-only", commit, "--", *paths
     )
-    names = [name for name in (listing or "").split("\0") if name]
-    with tempfile.TemporaryDirectory(prefix="j1gitops-base-") as folder:
-        for name in names:
+    return [name for name in (listing or "").split("\0") if name]
+
+
+def _config_at(
+    config: Config, root: str, commit: str, prefix: str, folder: str
+) -> Config:
+    """Return the config as of ``commit``, with ``folder`` as its root."""
+    if config.path is not None:
+        relative = os.path.relpath(os.path.abspath(config.path), os.path.abspath(root))
+        for name in _tree_names(root, commit, [relative]):
             _export_blob(root, commit, name, prefix, folder)
-        read = read_inventory(
-            paths, root=folder, render_template=template_renderer(config)
-        )
-    return protected_entities(read.inventory, revision)
+        exported = os.path.join(folder, relative)
+        if os.path.isfile(exported):
+            try:
+                return replace(load_config(exported), root=folder)
+            except ConfigError:
+                pass
+    return replace(config, root=folder)
 
 
 def _relative_paths(root: str, paths: list[str]) -> list[str]:
@@ -91,16 +132,28 @@ def _relative_paths(root: str, paths: list[str]) -> list[str]:
 
 
 def _export_blob(root: str, commit: str, name: str, prefix: str, folder: str) -> None:
-    """Write one file of ``commit`` under ``folder``, at its path below ``root``."""
+    """Write one file of ``commit`` under ``folder``, at its path below ``root``.
+
+    The bytes are copied unchanged, so data files in encodings other than UTF-8
+    read as they do in the working tree.
+    """
     if not name.startswith(prefix):
         return
-    content = git_output(root, "show", f"{commit}:{name}")
-    if content is None:
+    try:
+        completed = subprocess.run(
+            ["git", "cat-file", "blob", f"{commit}:{name}"],
+            cwd=root,
+            capture_output=True,
+            check=False,
+        )
+    except OSError:
+        return
+    if completed.returncode != 0:
         return
     path = os.path.join(folder, name[len(prefix) :])
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(content)
+    with open(path, "wb") as handle:
+        handle.write(completed.stdout)
 
 
 def mark_protected(plan: Plan, protected: dict) -> None:

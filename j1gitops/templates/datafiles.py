@@ -57,6 +57,9 @@ def load_data(config_path: str, root: str, named: dict[str, str]) -> DataSet:
         try:
             real = resolve_inside(root, path)
             data.values[name] = _load_one(real, path, data.origins)
+        except RecursionError:
+            message = f"{path}: the data is nested too deeply to read; flatten it"
+            data.diagnostics.append(_diagnostic(message, path, name, config_path))
         except LoadError as exc:
             data.diagnostics.append(_diagnostic(str(exc), path, name, config_path))
     return data

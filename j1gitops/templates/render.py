@@ -19,12 +19,18 @@ from j1gitops.inventory.yamlload import LoadedFile, decode_text, load_text
 from j1gitops.templates.datafiles import DataSet, load_data, plain_value
 from j1gitops.templates.linemap import strip_marks
 from j1gitops.templates.origins import OutputMap, remap_loaded, take_duplicates
-from j1gitops.templates.sandbox import LimitExceeded, TemplateEnvironment
+from j1gitops.templates.sandbox import (
+    LimitExceeded,
+    RenderTimeout,
+    TemplateEnvironment,
+)
 
 RULE = "template"
 MAX_OUTPUT_CHARACTERS = 50_000_000
 DATA_NAME = "data"
-# Exceptions that an expression in a template can raise on bad values.
+# Exceptions that an expression in a template can raise on bad values, or on
+# values too large: ValueError covers an integer too long to print (Python's
+# int_max_str_digits), ArithmeticError an OverflowError.
 RENDER_ERRORS = (
     TemplateError,
     TypeError,
@@ -33,6 +39,7 @@ RENDER_ERRORS = (
     LookupError,
     AttributeError,
     RecursionError,
+    MemoryError,
 )
 
 
@@ -108,21 +115,22 @@ class TemplateRenderer:
         )
 
     def render(self, template: Template) -> tuple[str, list[str | None]]:
-        """Render ``template``; return its output and, for each output line, the
-        data record read last when that line ended."""
+        """Render ``template`` within the sandbox's time budget; return its output
+        and, for each output line, the data record read last when that line ended."""
         environment = self.environment
         environment.current_origin = None
         chunks: list[str] = []
         records: list[str | None] = []
         size = 0
-        for chunk in template.generate(self.context()):
-            chunks.append(chunk)
-            records.extend([environment.current_origin] * chunk.count("\n"))
-            size += len(chunk)
-            if size > MAX_OUTPUT_CHARACTERS:
-                raise OutputTooLarge(
-                    f"the output is longer than {MAX_OUTPUT_CHARACTERS} characters"
-                )
+        with environment.budget.running():
+            for chunk in template.generate(self.context()):
+                chunks.append(chunk)
+                records.extend([environment.current_origin] * chunk.count("\n"))
+                size += len(chunk)
+                if size > MAX_OUTPUT_CHARACTERS:
+                    raise OutputTooLarge(
+                        f"the output is longer than {MAX_OUTPUT_CHARACTERS} characters"
+                    )
         records.append(environment.current_origin)
         return "".join(chunks), records
 
@@ -181,6 +189,10 @@ def _describe(exc: BaseException) -> str:
         return f"invalid template syntax: {text}"
     if isinstance(exc, LimitExceeded):
         return f"template exceeded a limit: {text}"
+    if isinstance(exc, MemoryError):
+        return "template ran out of memory building a value"
+    if isinstance(exc, RecursionError):
+        return "template recursed too deeply (a macro that calls itself?)"
     if isinstance(exc, SecurityError):
         return f"template rejected by the sandbox: {text}"
     if isinstance(exc, UndefinedError):
@@ -191,7 +203,9 @@ def _describe(exc: BaseException) -> str:
 
 
 def _advice(exc: BaseException) -> str:
-    if isinstance(exc, LimitExceeded):
+    if isinstance(exc, RenderTimeout):
+        return "make the loops shorter"
+    if isinstance(exc, (LimitExceeded, MemoryError, OutputTooLarge)):
         return "build smaller values"
     if isinstance(exc, UndefinedError):
         return (
