@@ -136,3 +136,68 @@ def test_export_onto_a_file_is_one_line_error(cli, example_repo):
         "write into\n"
     )
     assert (example_repo / "taken.yaml").read_text() == "keep\n"
+
+
+UNSAFE_TYPES = (".hidden", "a/b", "a_b", "A_B", "a\\b", "a:b", "con", "...")
+
+
+def test_export_unsafe_types_get_safe_files(cli, tmp_path):
+    (tmp_path / "inventory").mkdir()
+    (tmp_path / "j1gitops.yaml").write_text("scope: odd\n")
+    entities = [
+        {
+            "_key": f"vendor:odd-{number:04d}",
+            "_type": type_,
+            "_class": "Vendor",
+            "name": f"v{number}",
+            "displayName": f"v{number}",
+            "category": "it",
+        }
+        for number, type_ in enumerate(UNSAFE_TYPES)
+    ]
+    (tmp_path / "inventory/odd.yaml").write_text(yaml.safe_dump({"entities": entities}))
+    applied = cli("apply", "--auto-approve", cwd=tmp_path)
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+
+    exported = cli("export", "-o", "exported", cwd=tmp_path)
+    assert exported.exit_code == 0, exported.stderr
+    names = sorted(p.name for p in (tmp_path / "exported").iterdir())
+    assert len(names) == len(UNSAFE_TYPES)
+    assert len({name.lower() for name in names}) == len(UNSAFE_TYPES)
+    for name in names:
+        assert not name.startswith("."), name
+        assert set(name) <= set("abcdefghijklmnopqrstuvwxyz0123456789_-."), name
+        assert name != "con.yaml"
+        document = yaml.safe_load((tmp_path / "exported" / name).read_text())
+        assert len({obj["_type"] for obj in document["entities"]}) == 1
+    assert "a_b.yaml" in names
+
+    replace_inventory(tmp_path, "exported")
+    planned = cli("plan", cwd=tmp_path)
+    assert planned.exit_code == 0, planned.stdout + planned.stderr
+    assert last_line(planned.stdout) == "No changes."
+
+
+def test_export_suggests_folder_outside_inventory(cli, example_repo):
+    result = cli("export", cwd=example_repo)
+    assert result.exit_code == 1
+    assert "such as --output exported, outside the inventory paths (inventory)" in (
+        result.stderr
+    )
+    (example_repo / "j1gitops.yaml").write_text("scope: s\ninventory: [., data]\n")
+    result = cli("export", cwd=example_repo)
+    assert result.exit_code == 1
+    assert "such as --output ../exported, outside" in result.stderr
+
+
+def test_export_missing_local_path(cli, example_repo):
+    missing = example_repo / "nonexistent" / "db"
+    result = cli("export", "-o", "out", "--local-path", str(missing), cwd=example_repo)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: invalid --local-path: {missing} does not exist; give the SQLite "
+        "file that 'j1gitops apply' wrote (the config's local.path)\n"
+    )
+    assert not missing.exists()
+    relative = cli("export", "-o", "out", "--local-path", "none.db", cwd=example_repo)
+    assert "invalid --local-path: none.db does not exist" in relative.stderr

@@ -253,3 +253,79 @@ def test_deeply_nested_json_is_one_line_error(cli, tmp_path):
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: deep.json: the JSON is nested too deeply")
     assert len(result.stderr.splitlines()) == 1
+
+
+APP_OPTIONS = ("--class", "Application", "--type", "acme_app", "--key", "id")
+
+
+def import_text(cli, tmp_path, text):
+    (tmp_path / "dump.json").write_text(text, encoding="utf-8")
+    return cli("import", "json", "dump.json", *APP_OPTIONS, cwd=tmp_path)
+
+
+def test_duplicate_key_is_an_error(cli, tmp_path):
+    result = import_text(cli, tmp_path, '[{"id": "a1b2c3d4e5", "id": "b"}]')
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "Error: dump.json:[0]:id: the key 'id' appears more than once in one object"
+    )
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_duplicate_nested_key_is_an_error(cli, tmp_path):
+    text = '[{"id": "a1b2c3d4e5", "os": {"name": "x", "name": "y"}}]'
+    result = import_text(cli, tmp_path, text)
+    assert result.exit_code == 1
+    assert "dump.json:[0]:os.name: the key 'name' appears more than once" in (
+        result.stderr
+    )
+
+
+def test_duplicate_records_key_is_an_error(cli, tmp_path):
+    text = '{"items": [], "items": [{"id": "a1b2c3d4e5"}]}'
+    (tmp_path / "dump.json").write_text(text, encoding="utf-8")
+    result = cli(
+        "import", "json", "dump.json", "--records", "items", *APP_OPTIONS, cwd=tmp_path
+    )
+    assert result.exit_code == 1
+    assert "the top level has the key 'items' (from --records) more than once" in (
+        result.stderr
+    )
+
+
+def test_flattening_collision_names_both_fields(cli, tmp_path):
+    for text in (
+        '[{"id": "a1b2c3d4e5", "os.name": "x", "os": {"name": "y"}}]',
+        '[{"id": "a1b2c3d4e5", "os": {"name": "y"}, "os.name": "x"}]',
+    ):
+        result = import_text(cli, tmp_path, text)
+        assert result.exit_code == 1
+        assert result.stderr.startswith("Error: dump.json:[0]:os.name: the fields ")
+        assert "'os.name'" in result.stderr
+        assert "'os' > 'name'" in result.stderr
+        assert "both flatten to 'os.name'" in result.stderr
+
+
+def test_non_finite_numbers_are_errors(cli, tmp_path):
+    for literal in ("NaN", "Infinity", "-Infinity", "1e400", "[1e400]"):
+        result = import_text(cli, tmp_path, f'[{{"id": "a1b2c3d4e5", "x": {literal}}}]')
+        assert result.exit_code == 1, literal
+        number = literal.strip("[]")
+        assert result.stderr.startswith(
+            f"Error: dump.json:[0]:x: the number {number} is not finite"
+        ), result.stderr
+        assert len(result.stderr.splitlines()) == 1
+
+
+def test_mixed_type_array_is_an_error(cli, tmp_path):
+    result = import_text(cli, tmp_path, '[{"id": "a1b2c3d4e5", "tags": [1, "a"]}]')
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "Error: dump.json:[0]:tags: the array mixes number and string items"
+    )
+
+
+def test_array_of_one_type_is_kept(cli, tmp_path):
+    result = import_text(cli, tmp_path, '[{"id": "a1b2c3d4e5", "n": [1, 2.5]}]')
+    assert result.exit_code == 0, result.stderr
+    assert yaml.safe_load(result.stdout)["entities"][0]["n"] == [1, 2.5]

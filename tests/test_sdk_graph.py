@@ -168,3 +168,41 @@ def test_deeply_nested_graph_file_is_one_line_error(cli, tmp_path):
         f"Error: {folder / 'deep.json'}: the JSON is nested"
     )
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_sdk_graph_skips_system_metadata(cli, tmp_path):
+    metadata = {
+        "_id": "9f1c",
+        "_scope": "okta",
+        "_source": "integration-managed",
+        "_version": 3,
+        "_createdOn": 1700000000000,
+        "_beginOn": 1700000000000,
+        "_accountId": "j1dev",
+        "_deleted": False,
+        "_integrationInstanceId": "c0ffee",
+        "_rawDataHashes": "abc",
+    }
+    write_graph(
+        tmp_path,
+        "fetch-account",
+        "entities/a1b2.json",
+        {"entities": [{**ACCOUNT, **metadata}]},
+    )
+    write_graph(tmp_path, "fetch-users", "entities/5d0c.json", {"entities": [USER]})
+    write_graph(
+        tmp_path,
+        "fetch-users",
+        "relationships/77aa.json",
+        {"relationships": [{**HAS, "_id": "77", "_scope": "okta", "_version": 1}]},
+    )
+    result = cli("import", "sdk-graph", ".j1-integration", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    document = yaml.safe_load(result.stdout)
+    assert document["entities"][0] == ACCOUNT
+    assert document["relationships"] == [HAS]
+    assert (
+        "Skipped J1 metadata properties: _id, _scope, _source, _version, _createdOn, "
+        "_beginOn, _accountId, _deleted, _integrationInstanceId, _rawDataHashes."
+    ) in result.stderr
+    assert "_rawData," not in result.stderr

@@ -6,16 +6,23 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from j1gitops.config import load_config
+from j1gitops.config import Config, load_config
 from j1gitops.errors import UsageError
 from j1gitops.pipeline import open_target
 
 EXPORT_FORMATS = ("yaml", "sdk-graph")
 DEFAULT_GRAPH_FOLDER = ".j1-integration"
+# Folders that the missing --output message suggests, first choice first.
+SUGGESTED_FOLDERS = (
+    "exported",
+    "exported-inventory",
+    os.path.join(os.pardir, "exported"),
+)
 
 
 @dataclass
@@ -29,18 +36,50 @@ class ExportOptions:
     force: bool = False
 
 
-def _output_folder(options: ExportOptions) -> str:
+def _check_format(options: ExportOptions) -> None:
     if options.format not in EXPORT_FORMATS:
         raise UsageError(
             f"invalid --format {options.format!r}; use one of {', '.join(EXPORT_FORMATS)}"
         )
+
+
+def _output_folder(options: ExportOptions, config: Config) -> str:
     if options.output:
         return options.output
     if options.format == "sdk-graph":
         return DEFAULT_GRAPH_FOLDER
     raise UsageError(
         "missing --output: name a new folder for the inventory files, such as "
-        "--output inventory/exported"
+        f"--output {_suggested_folder(config)}, outside the inventory paths "
+        f"({', '.join(config.inventory)}), because plan would read the exported "
+        "objects a second time there"
+    )
+
+
+def _suggested_folder(config: Config) -> str:
+    """Return the first of ``SUGGESTED_FOLDERS`` outside every inventory path."""
+    inventory = [Path(config.root, path).resolve() for path in config.inventory]
+    for folder in SUGGESTED_FOLDERS:
+        resolved = Path(folder).resolve()
+        if not any(resolved.is_relative_to(path) for path in inventory):
+            return folder
+    return SUGGESTED_FOLDERS[-1]
+
+
+def _check_local_path(options: ExportOptions, config: Config) -> None:
+    """Raise UsageError for a --local-path that does not exist.
+
+    The local target reads a missing file as an empty store, which would
+    report only that the scope has no entities. A relative path is relative
+    to the config's folder, as ``open_target`` reads it.
+    """
+    if options.local_path is None:
+        return
+    if os.path.exists(os.path.join(config.root, options.local_path)):
+        return
+    raise UsageError(
+        f"invalid --local-path: {options.local_path} does not exist; give the "
+        "SQLite file that 'j1gitops apply' wrote (the config's local.path)"
     )
 
 
@@ -69,10 +108,13 @@ def run_export(options: ExportOptions) -> int:
     from j1gitops.importers.sdkgraph import graph_layout
     from j1gitops.inventory.writer import UnwritableValue, write_tree_atomic
 
-    folder = _output_folder(options)
-    _check_free(folder, options)
+    _check_format(options)
     config = load_config(options.config_path)
+    folder = _output_folder(options, config)
+    _check_free(folder, options)
     scope = options.scope or config.scope
+    if (options.target or config.target) == "local":
+        _check_local_path(options, config)
     target = open_target(config, options.target, options.local_path)
     try:
         live = target.read(scope)

@@ -107,6 +107,9 @@ def run_import_sdk_graph(directory: str, output: str | None = None) -> int:
 
     importer = GraphImporter(directory)
     counts = write_import(importer, output, directory)
+    if importer.skipped_columns:
+        skipped = ", ".join(importer.skipped_columns)
+        print(f"Skipped J1 metadata properties: {skipped}.", file=sys.stderr)
     if importer.skipped_mapped:
         print(
             f"Skipped {importer.skipped_mapped} mapped relationships (_mapping), "

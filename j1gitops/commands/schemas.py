@@ -35,11 +35,14 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def schemas(
         name: Annotated[
-            str | None, typer.Argument(help="A class, such as Device; omit to list all.")
+            str | None,
+            typer.Argument(help="A class, such as Device; omit to list all."),
         ] = None,
         strict: Annotated[
             bool,
-            typer.Option("--strict", help="Show required-but-nullable properties as required."),
+            typer.Option(
+                "--strict", help="Show required-but-nullable properties as required."
+            ),
         ] = False,
         form: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
     ) -> int:

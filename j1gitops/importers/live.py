@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from j1gitops.importers.sdkgraph import file_stem
+from j1gitops.importers.sdkgraph import file_stems
 from j1gitops.inventory.writer import dump_document
 from j1gitops.plan.planner import _live_entity, _live_relationship
 from j1gitops.targets.base import LiveState
@@ -51,21 +51,23 @@ def _name_end_once(relationship: dict, end: str) -> None:
         relationship.pop(f"_{end}Entity{suffix}", None)
 
 
-def group_by_type(objects: list[dict]) -> dict[str, list[dict]]:
-    """Group objects by the file their ``_type`` goes to (case-insensitive)."""
+def group_by_type(objects: list[dict], stems: dict[str, str]) -> dict[str, list[dict]]:
+    """Group objects by the file stem of their ``_type`` in ``stems``."""
     groups: dict[str, list[dict]] = {}
     for obj in objects:
-        groups.setdefault(file_stem(str(obj.get("_type"))).lower(), []).append(obj)
+        groups.setdefault(stems[str(obj.get("_type"))], []).append(obj)
     return groups
 
 
 def yaml_layout(entities: list[dict], relationships: list[dict]) -> dict[str, str]:
     """Return the inventory files (name -> text), one per ``_type``.
 
-    An entity type and a relationship type with the same file name share a file.
+    An entity type and a relationship type of the same name share a file, and
+    ``file_stems`` gives different types different files.
     """
-    entity_groups = group_by_type(entities)
-    relationship_groups = group_by_type(relationships)
+    stems = file_stems(str(obj.get("_type")) for obj in [*entities, *relationships])
+    entity_groups = group_by_type(entities, stems)
+    relationship_groups = group_by_type(relationships, stems)
     files = {}
     for stem in sorted(set(entity_groups) | set(relationship_groups)):
         text = dump_document(
