@@ -135,3 +135,17 @@ def test_deeply_nested_json_is_one_line_error(cli, tmp_path):
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: deep.json: the JSON is nested too deeply")
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_mapping_for_awkward_column_names_imports(cli, tmp_path):
+    (tmp_path / "d.csv").write_text(
+        "Owner: Email,Device {Name},Gerätename,serial\na@b.example,mbp,x,SER1\n"
+    )
+    written = cli("classify", "d.csv", "-o", "m.yaml", cwd=tmp_path)
+    assert written.exit_code == 0, written.stderr
+    mapping = (tmp_path / "m.yaml").read_text()
+    assert "geratename" in mapping
+    imported = cli("import", "csv", "d.csv", "--mapping", "m.yaml", cwd=tmp_path)
+    assert imported.exit_code == 0, imported.stderr
+    assert "_fromEntityKey: a@b.example" in imported.stdout
+    assert "geratename: x" in imported.stdout

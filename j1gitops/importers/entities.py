@@ -176,7 +176,13 @@ class EntityImporter:
         require_columns(self.table, (rule.column,), self.sources, "relationship")
         verb = check_verb(rule.verb, rule.origin)
         try:
-            pattern = column_or_pattern(rule.key or "{" + rule.column + "}")
+            # Without a key pattern, the column's value is the key as written,
+            # whatever characters the column's name contains.
+            pattern = (
+                column_or_pattern(rule.key)
+                if rule.key
+                else Pattern(rule.column, (("", rule.column),))
+            )
         except PatternError as exc:
             raise LoadError(f"{rule.origin}: {exc}") from None
         require_columns(self.table, pattern.columns, self.sources, "relationship key")

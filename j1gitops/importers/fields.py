@@ -8,6 +8,7 @@ header, and not in the middle of the file.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,8 +96,14 @@ def logical_columns(table: Table) -> dict[str, Source]:
 
 
 def suggest_name(column: str) -> str:
-    """Turn a column name such as ``owner_email`` into ``ownerEmail``."""
-    words = [word for word in re.split(r"[^A-Za-z0-9]+", column) if word]
+    """Turn a column name such as ``owner_email`` into ``ownerEmail``.
+
+    J1 property names are ASCII, so accents are dropped first (``Gerätename``
+    becomes ``geratename``) rather than splitting the word at them.
+    """
+    decomposed = unicodedata.normalize("NFKD", column)
+    ascii_only = "".join(c for c in decomposed if not unicodedata.combining(c))
+    words = [word for word in re.split(r"[^A-Za-z0-9]+", ascii_only) if word]
     if not words:
         return "property"
     head, *rest = words

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from j1gitops.importers.classify import ColumnMatch, Reference
 from j1gitops.importers.fields import PROPERTY_NAME, suggest_name
+from j1gitops.importers.patterns import PatternError, column_or_pattern
 from j1gitops.importers.starter import Suggestion
 from j1gitops.inventory.writer import format_scalar
 
@@ -117,8 +118,10 @@ def render_mapping(
     ]
     if records:
         lines.append(f"records: {format_scalar(records)}")
-    if suggestion.key_pattern:
+    if suggestion.key_pattern and _importable(suggestion.key_pattern):
         lines.append(f"key: {format_scalar(suggestion.key_pattern)}")
+    elif suggestion.key_pattern:
+        lines.append(f"# key: {format_scalar(suggestion.key_pattern)}  {_UNUSABLE}")
     else:
         lines.append('# key: "{site}-{serial}"  # no unique column; write a pattern')
     lines += _property_lines(suggestion)
@@ -152,7 +155,23 @@ def _set_lines(suggestion: Suggestion) -> list[str]:
     found = {match.property for match in suggestion.chosen.matches}
     value = format_scalar(suggestion.name_pattern)
     wanted = [prop for prop in NAME_PROPERTIES if prop not in found]
+    if not _importable(suggestion.name_pattern):
+        return ["# set:"] + [f"#   {prop}: {value}  {_UNUSABLE}" for prop in wanted]
     return ["set:"] + [f"  {prop}: {value}" for prop in wanted]
+
+
+# Patterns name columns inside braces, so a column whose name contains ':', '!'
+# or a brace cannot appear in one; the mapping then gets the line commented out.
+_UNUSABLE = "# a pattern cannot name this column; rename the column in the file"
+
+
+def _importable(pattern: str) -> bool:
+    """Check a pattern with the parser that ``import`` uses."""
+    try:
+        column_or_pattern(pattern)
+    except PatternError:
+        return False
+    return True
 
 
 def _relationship_lines(suggestion: Suggestion) -> list[str]:
@@ -167,7 +186,11 @@ def _relationship_lines(suggestion: Suggestion) -> list[str]:
             f"    verb: {ref.verb}",
             f"    direction: reverse  # {ref.target_class} {ref.verb} "
             f"{suggestion.chosen.name}",
-            f"    key: {format_scalar('{' + ref.column + '}')}  # the "
-            f"{ref.target_class}'s _key; match how those keys are built",
         ]
+        key = "{" + ref.column + "}"
+        if _importable(key):
+            lines.append(
+                f"    key: {format_scalar(key)}  # the {ref.target_class}'s _key; "
+                "match how those keys are built"
+            )
     return ["relationships:", *lines] if lines else []
