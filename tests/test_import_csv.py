@@ -458,3 +458,61 @@ def test_output_matches_the_writer(cli, tmp_path):
     )
     document = load_text(result.stdout, "out.yaml").documents[0]
     assert dump_document(document["entities"], []) == result.stdout
+
+
+def test_excel_sep_line_sets_delimiter(cli, tmp_path):
+    (tmp_path / "x.csv").write_text("sep=;\nserial;name\nS1;a\nS2\n")
+    result = cli(
+        "import",
+        "csv",
+        "x.csv",
+        "--class",
+        "Device",
+        "--type",
+        "t_dev",
+        "--key",
+        "serial",
+        cwd=tmp_path,
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "Error: x.csv:4: the row has 1 field but the header has 2 columns"
+    )
+    assert "semicolon-delimited" in result.stderr
+
+
+def test_utf16_without_bom_named(cli, tmp_path):
+    (tmp_path / "u.csv").write_bytes("id,name\n1,a\n".encode("utf-16-le"))
+    result = cli(
+        "import",
+        "csv",
+        "u.csv",
+        "--class",
+        "Device",
+        "--type",
+        "t_dev",
+        "--key",
+        "id",
+        cwd=tmp_path,
+    )
+    assert result.exit_code == 1
+    assert "probably UTF-16" in result.stderr
+    assert "--encoding utf-16" in result.stderr
+
+
+def test_field_over_128_kib_imports(cli, tmp_path):
+    (tmp_path / "big.csv").write_text("id,description\nk1," + "x" * 200_000 + "\n")
+    result = cli(
+        "import",
+        "csv",
+        "big.csv",
+        "--class",
+        "Device",
+        "--type",
+        "t_dev",
+        "--key",
+        "id",
+        cwd=tmp_path,
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "x" * 200_000 in result.stdout

@@ -44,6 +44,12 @@ def read_bytes(path: str, display: str | None = None) -> bytes:
 def decode(data: bytes, path: str, encoding: str | None) -> str:
     """Decode ``data``: UTF-8 with an optional byte-order mark by default."""
     if encoding is None or encoding.lower() in UTF8_NAMES:
+        if b"\x00" in data[:4096]:
+            raise LoadError(
+                f"{path}: the file contains NUL bytes, so it is probably UTF-16 or "
+                "UTF-32 without a byte-order mark; pass --encoding utf-16 (or "
+                "utf-16-be, utf-32), or save it as UTF-8"
+            )
         text, problem = decode_text(data, path)
         if problem is not None:
             raise LoadError(
@@ -104,6 +110,13 @@ def _field_counts(text: str, delimiter: str) -> list[int]:
     return counts
 
 
+_EXCEL_SEPARATOR = re.compile(r"sep=(.)\r?\n")
+# Python's csv module rejects fields over 128 KiB by default; J1 values are far
+# shorter, but a description pasted from a document can pass that, so the limit
+# is raised to 10 MB, above J1's 5 MB upload limit for a whole object.
+csv.field_size_limit(10_000_000)
+
+
 def read_csv(
     path: str,
     delimiter: str | None = None,
@@ -122,8 +135,15 @@ def read_csv(
             "(write \\t or 'tab' for a tab)"
         )
     text = decode(read_bytes(path, display_path), display_path, encoding)
-    chosen = delimiter or sniff_delimiter(text[:65536])
-    reader = csv.reader(split_lines(text), delimiter=chosen, strict=True)
+    lines = split_lines(text)
+    # Excel writes and reads a first line "sep=;" that names the delimiter.
+    excel = _EXCEL_SEPARATOR.match(text)
+    if excel:
+        delimiter = delimiter or excel.group(1)
+    chosen = delimiter or sniff_delimiter(text[excel.end() if excel else 0 :][:65536])
+    reader = csv.reader(lines, delimiter=chosen, strict=True)
+    if excel:
+        next(reader)  # read as a record, so that line numbers stay the file's
     header_line, header = _read_header(reader, display_path, chosen)
     columns = check_header(header, display_path, header_line)
     label = DELIMITER_NAMES.get(chosen, repr(chosen))
@@ -200,14 +220,23 @@ def _width_error(
     else:
         detail = f"no value for column {names[len(cells)]!r} onwards"
     return LoadError(
-        f"{path}:{line}: the row has {len(cells)} fields but the header has "
-        f"{len(names)} columns ({detail}, read as {kind}-delimited); quote values "
+        f"{path}:{line}: the row has {_count(len(cells), 'field')} but the header "
+        f"has {_count(len(names), 'column')} ({detail}, read as {kind}-delimited); quote values "
         "that contain the delimiter, or pass --delimiter"
     )
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def _csv_error(path: str, line: int, exc: csv.Error, delimiter: str) -> LoadError:
     name = DELIMITER_NAMES.get(delimiter, repr(delimiter))
+    if "field larger than field limit" in str(exc):
+        return LoadError(
+            f"{path}:{line}: a field is longer than 10,000,000 characters, more than "
+            "J1 stores in one entity; shorten it (or check that its quotes close)"
+        )
     return LoadError(
         f"{path}:{line}: invalid CSV ({exc}) when read as {name}-delimited; put "
         'quotes around the whole value and double any quote inside it ("")'
