@@ -149,3 +149,13 @@ def test_mapping_for_awkward_column_names_imports(cli, tmp_path):
     assert imported.exit_code == 0, imported.stderr
     assert "_fromEntityKey: a@b.example" in imported.stdout
     assert "geratename: x" in imported.stdout
+
+
+def test_no_matching_class_is_an_error(cli, tmp_path):
+    (tmp_path / "n.csv").write_text("zzq,wxv\n1,2\n")
+    result = cli("classify", "n.csv", "-o", "m.yaml", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert "no data-model class has properties that match" in result.stderr
+    assert not (tmp_path / "m.yaml").exists()
+    forced = cli("classify", "n.csv", "--class", "Device", cwd=tmp_path)
+    assert forced.exit_code == 0, forced.stderr

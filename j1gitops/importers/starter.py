@@ -42,6 +42,11 @@ def suggest(profile: TableProfile, class_name: str | None = None, top: int = 5):
             extra = f"; did you mean {hint!r}?" if hint else ""
             raise UsageError(f"unknown --class {class_name!r}{extra}")
         chosen = classify.score_class(class_name, profile.columns)
+    elif not ranking or ranking[0].score <= 0:
+        raise UsageError(
+            f"no data-model class has properties that match the columns of "
+            f"{profile.path}; pass --class NAME ('j1gitops schemas' lists them)"
+        )
     else:
         chosen = ranking[0]
     type_ = suggest_type(profile.path, chosen.name)
