@@ -11,7 +11,11 @@ import json
 import os
 from urllib.parse import quote
 
-# The environment variables that can hold the key, as the J1 target reads them.
+# The environment variables that contain the key, in the order the J1 target
+# reads them. J1's own tools use the other names: J1_API_TOKEN (the `j1` CLI of
+# @jupiterone/jupiterone-client-nodejs), JUPITERONE_API_KEY (the integration SDK
+# CLI, the Terraform provider and the MCP server), and JUPITERONE_API_TOKEN (the
+# examples of the `jupiterone` Python client).
 KEY_VARIABLES = (
     "J1_API_KEY",
     "J1_API_TOKEN",
@@ -39,7 +43,7 @@ def secret_forms(environ=None) -> list[str]:
                     quote(secret, safe=""),
                 }
             )
-    # Longest first, so that no shorter form leaves part of a longer one behind.
+    # Longer forms first, so that no shorter form leaves part of a longer one behind.
     return sorted(forms, key=len, reverse=True)
 
 

@@ -6,12 +6,11 @@ call ``check_guards`` on plans built in place.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from gitrepo import git
 
 from j1gitops.config import DeleteGuard
 from j1gitops.plan.guards import check_guards
@@ -20,24 +19,6 @@ from j1gitops.store.sqlite import Store
 
 SCOPE = "guard-test"
 DB = ".j1gitops/local.db"
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Test",
-    "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "Test",
-    "GIT_COMMITTER_EMAIL": "test@example.com",
-}
-
-
-def git(repo: Path, *args: str) -> str:
-    completed = subprocess.run(
-        ["git", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **GIT_ENV},
-    )
-    return completed.stdout.strip()
 
 
 def policy(number: int, protect: bool = False) -> dict:

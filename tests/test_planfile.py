@@ -7,12 +7,11 @@ local target's SQLite file, and runs the real CLI.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from gitrepo import git
 
 from j1gitops.plan.model import Plan
 from j1gitops.plan.planfile import (
@@ -27,24 +26,6 @@ from j1gitops.store.sqlite import Store
 SCOPE = "acme-widgets-inventory"
 DB = ".j1gitops/local.db"
 SECRET = "j1-api-key-that-must-never-be-written"
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Test",
-    "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "Test",
-    "GIT_COMMITTER_EMAIL": "test@example.com",
-}
-
-
-def git(repo: Path, *args: str) -> str:
-    completed = subprocess.run(
-        ["git", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **GIT_ENV},
-    )
-    return completed.stdout.strip()
 
 
 @pytest.fixture
@@ -417,7 +398,10 @@ def test_forged_plan_with_other_changes_refused(cli, applied):
     result = cli("apply", "plan.json", cwd=applied)
     assert result.exit_code == 3
     assert "its changes are not the ones this inventory and scope give" in result.stderr
-    assert entity_property(applied / DB, "employee:bob.okafor", "title") == "VP Engineering"
+    assert (
+        entity_property(applied / DB, "employee:bob.okafor", "title")
+        == "VP Engineering"
+    )
 
 
 def test_plan_field_of_wrong_type_is_one_line(cli, applied):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from gitrepo import git
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github/workflows"
@@ -28,12 +29,6 @@ SCOPE = "acme-widgets-inventory"
 API_KEY = "emulator-test-key"
 ACCOUNT = "acct-workflows"
 RUN_URL = "https://ci.example/acme/inventory/actions/runs/1"
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Test",
-    "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "Test",
-    "GIT_COMMITTER_EMAIL": "test@example.com",
-}
 
 
 def load(name: str) -> dict:
@@ -52,18 +47,6 @@ def all_steps(workflow: dict) -> list[dict]:
 def step(workflow: dict, step_id: str) -> dict:
     (found,) = [s for s in all_steps(workflow) if s.get("id") == step_id]
     return found
-
-
-def git(repo: Path, *args: str) -> str:
-    completed = subprocess.run(
-        ["git", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **GIT_ENV},
-    )
-    return completed.stdout.strip()
 
 
 # Shape

@@ -69,10 +69,7 @@ def entity_object(row: tuple) -> dict:
             "_beginOn": begin,
         }
     )
-    if deleted is not None:
-        obj["_deleted"] = True
-        obj["_endOn"] = deleted
-    return obj
+    return _mark_deleted(obj, deleted)
 
 
 def relationship_object(row: tuple) -> dict:
@@ -119,9 +116,14 @@ def relationship_object(row: tuple) -> dict:
             "_toEntityScope": to_scope,
         }
     )
-    if deleted is not None:
+    return _mark_deleted(obj, deleted)
+
+
+def _mark_deleted(obj: dict, deleted_on: int | None) -> dict:
+    """Add J1's ``_deleted`` and ``_endOn`` to a soft-deleted object."""
+    if deleted_on is not None:
         obj["_deleted"] = True
-        obj["_endOn"] = deleted
+        obj["_endOn"] = deleted_on
     return obj
 
 

@@ -16,16 +16,9 @@ from urllib.parse import SplitResult, urlsplit
 
 from j1gitops.errors import ConfigError, CredentialsError, UsageError
 
-# The first variable set wins. J1's own tools use the other names: J1_API_TOKEN
-# (the `j1` CLI of @jupiterone/jupiterone-client-nodejs), JUPITERONE_API_KEY (the
-# integration SDK CLI, the Terraform provider and the MCP server),
-# JUPITERONE_API_TOKEN (the examples of the `jupiterone` Python client).
-KEY_VARIABLES = (
-    "J1_API_KEY",
-    "J1_API_TOKEN",
-    "JUPITERONE_API_KEY",
-    "JUPITERONE_API_TOKEN",
-)
+# The variables that contain the API key. The first one set wins.
+from j1gitops.secrets import KEY_VARIABLES
+
 # J1_ACCOUNT (jupiterone-client-go examples), JUPITERONE_ACCOUNT_ID (Terraform
 # provider, MCP server), JUPITERONE_ACCOUNT (integration SDK CLI).
 ACCOUNT_VARIABLES = (
