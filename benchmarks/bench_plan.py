@@ -1,7 +1,7 @@
 """Benchmark validate and plan on a large generated inventory.
 
 Generates N Device entities (15 properties, one list) and N relationships in 200
-files, and a local target that holds the same data with 1% of the entities
+files, and a local target that contains the same data with 1% of the entities
 changed, 0.5% removed and 0.5% added. Then times, each in a fresh process,
 a bare PyYAML C-loader ``yaml.load`` of the files, ``j1gitops validate`` and
 ``j1gitops plan``, and prints each time, its ratio to the bare parse, and the

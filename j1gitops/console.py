@@ -1,4 +1,4 @@
-"""Where output goes: results on stdout, progress and diagnostics on stderr."""
+"""Output streams: results on stdout, progress and diagnostics on stderr."""
 
 from __future__ import annotations
 

@@ -111,9 +111,9 @@ def _field_counts(text: str, delimiter: str) -> list[int]:
 
 
 _EXCEL_SEPARATOR = re.compile(r"sep=(.)\r?\n")
-# Python's csv module rejects fields over 128 KiB by default; J1 values are far
-# shorter, but a description pasted from a document can pass that, so the limit
-# is raised to 10 MB, above J1's 5 MB upload limit for a whole object.
+# Python's csv module rejects fields over 128 KiB by default. A description
+# pasted from a document can pass that, so the limit is raised to 10 MB, which is
+# above J1's 5 MB upload limit for a whole object.
 csv.field_size_limit(10_000_000)
 
 

@@ -13,7 +13,7 @@ from j1gitops.inventory.writer import UnwritableValue, atomic_output, write_docu
 
 
 class Importer(Protocol):
-    """What the CSV, JSON and SDK-graph importers have in common."""
+    """The interface that the CSV, JSON and SDK-graph importers share."""
 
     relationships: list[dict]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 
 class PatternError(ValueError):
-    """A pattern that cannot be parsed; the message says why."""
+    """A pattern that cannot be parsed, with the reason in its message."""
 
 
 @dataclass(frozen=True)

@@ -161,7 +161,7 @@ def _set_lines(suggestion: Suggestion) -> list[str]:
 
 
 # Patterns name columns inside braces, so a column whose name contains ':', '!'
-# or a brace cannot appear in one; the mapping then gets the line commented out.
+# or a brace cannot appear in one. The mapping then gets the line commented out.
 _UNUSABLE = "# a pattern cannot name this column; rename the column in the file"
 
 

@@ -30,7 +30,7 @@ DATE_HINT = (
 
 
 class ValueProblem(ValueError):
-    """A value that does not fit its property; the message tells how to write it."""
+    """A value that does not fit its property; the message shows how to write it."""
 
 
 def to_string(value: Any) -> str:

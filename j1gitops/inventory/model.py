@@ -2,7 +2,7 @@
 
 Field names follow J1: ``key`` is ``_key``, ``type`` is ``_type``, ``classes`` is
 ``_class`` (always a tuple here; J1 accepts a string or a list). ``properties``
-holds every other property, flat, exactly as J1 would store it.
+contains every other property, flat, exactly as J1 would store it.
 """
 
 from __future__ import annotations

@@ -404,7 +404,7 @@ def write_tree_atomic(directory: str, files: dict[str, str]) -> None:
 
 
 def _check_tree_folders(directory: str, target: str, files: dict[str, str]) -> None:
-    """Raise ``OutputPathError`` when a file stands where ``files`` needs a folder,
+    """Raise ``OutputPathError`` when a file is where ``files`` needs a folder,
     or a folder where it needs a file."""
     for relative in files:
         destination = os.path.join(target, relative)

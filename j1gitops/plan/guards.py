@@ -2,7 +2,7 @@
 
 - An entity marked ``_j1gitops: {protect: true}`` may not be deleted. The marker
   counts when it is in the inventory on disk or in the inventory at a git base
-  revision (``HEAD`` unless told otherwise), so deleting an entity together with
+  revision (``HEAD`` unless ``--base-ref`` names another), so deleting an entity together with
   its marker still fails. Templates at the base revision are rendered with the
   config's ``vars`` and ``data`` files as of that revision too, so deleting a
   data row does not remove a marker that the template adds. To delete a protected entity, remove the marker in a

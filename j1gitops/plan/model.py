@@ -25,7 +25,7 @@ class Kind(str, Enum):
     RELATIONSHIP = "relationship"
 
 
-# The order in which views list changes: deletes first, so nobody misses them.
+# The order in which views list changes: deletes first, so that reviewers see them.
 ACTION_ORDER = {Action.DELETE: 0, Action.CREATE: 1, Action.UPDATE: 2}
 
 
@@ -51,7 +51,7 @@ class PropertyChange:
 class Change:
     """One object to create, update or delete.
 
-    ``before`` is the object as the target holds it (without system metadata) and
+    ``before`` is the object as the target stores it (without system metadata) and
     ``after`` as the inventory wants it; a create has no ``before`` and a delete
     no ``after``. ``reason`` says in words why the action was planned.
     """
@@ -124,7 +124,7 @@ class Counts:
 
 @dataclass
 class Plan:
-    """The changes that make a scope hold what the inventory says."""
+    """The changes that make a scope contain exactly the inventory."""
 
     scope: str
     target: str

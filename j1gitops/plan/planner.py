@@ -15,7 +15,7 @@ from j1gitops.normalize import canonical_classes, canonical_properties, values_e
 from j1gitops.plan.model import Action, Change, Kind, Plan, PropertyChange
 from j1gitops.targets.base import DesiredState, LiveState
 
-# Relationship fields that say where its ends are.
+# Relationship fields that name where its ends are.
 END_FIELDS = ("_fromEntityKey", "_toEntityKey", "_fromEntityId", "_toEntityId")
 SCOPED_END_FIELDS = (
     "_fromEntitySource",
@@ -88,8 +88,8 @@ def _live_entity(obj: dict) -> dict[str, Any]:
 def _live_relationship(obj: dict, scope: str) -> dict[str, Any]:
     """Strip system metadata from a relationship, keeping its ends in upload form.
 
-    An end inside the scope is named by key alone, as the inventory names it;
-    an end elsewhere keeps its source and scope, and its ``_id``.
+    An end inside the scope is named by key alone, as the inventory names it.
+    An end elsewhere keeps its source and scope, and its ``_id``.
     """
     result: dict[str, Any] = {
         "_key": obj.get("_key"),
@@ -116,9 +116,9 @@ def _live_relationship(obj: dict, scope: str) -> dict[str, Any]:
 def _ends_match(desired: dict, live: dict) -> bool:
     """Compare the ends of a relationship, whichever form the inventory names them in."""
     for end in ("from", "to"):
-        wanted_id = desired.get(f"_{end}EntityId")
-        if wanted_id is not None:
-            if live.get(f"_{end}EntityId") != wanted_id:
+        expected_id = desired.get(f"_{end}EntityId")
+        if expected_id is not None:
+            if live.get(f"_{end}EntityId") != expected_id:
                 return False
             continue
         for suffix in ("Key", "Source", "Scope"):

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterator
 
 # J1 derives ``_id`` as a UUIDv5 of scope and key since its 2025 pipeline upgrade.
-# NOTE: the namespace and the exact name string J1 uses are unconfirmed; these are
+# NOTE: the namespace and the exact name string J1 uses are unconfirmed. These are
 # our own, so ids are stable across runs here but will not equal J1's.
 ENTITY_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "j1gitops:entity")
 RELATIONSHIP_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "j1gitops:relationship")

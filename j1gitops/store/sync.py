@@ -11,7 +11,7 @@ from j1gitops.store.records import chunks, entity_id, relationship_id
 
 @dataclass
 class SyncCounts:
-    """What one synchronization did, named as J1's sync job counters are."""
+    """Counts of one synchronization, named as J1's sync job counters are."""
 
     numEntitiesUploaded: int = 0
     numEntitiesCreated: int = 0

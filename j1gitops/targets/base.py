@@ -23,7 +23,7 @@ def no_progress(message: str) -> None:
 
 @dataclass
 class LiveState:
-    """What a target holds for one scope, as J1 objects with their system metadata."""
+    """The contents of one scope in a target, as J1 objects with system metadata."""
 
     entities: list[dict] = field(default_factory=list)
     relationships: list[dict] = field(default_factory=list)
@@ -44,7 +44,7 @@ class DesiredState:
 
 @dataclass
 class ApplyResult:
-    """What the target reports after an apply: J1's job counters and status."""
+    """The target's report after an apply: J1's job counters and status."""
 
     status: str
     counts: dict[str, int] = field(default_factory=dict)
@@ -64,7 +64,7 @@ class ApplyResult:
 
 
 class Target(Protocol):
-    """A place that holds J1 data: the local SQLite store or a JupiterOne account."""
+    """A place that stores J1 data: the local SQLite store or a JupiterOne account."""
 
     name: str
 

@@ -21,7 +21,7 @@ class ClassSummary(NamedTuple):
 
 
 class PropertyRow(NamedTuple):
-    """One property of a class, with what its own class and every ancestor say."""
+    """One property of a class, with what its own class and every ancestor define."""
 
     property: str
     type: str
