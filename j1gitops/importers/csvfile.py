@@ -19,10 +19,17 @@ from __future__ import annotations
 import codecs
 import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import islice
 
 from j1gitops.errors import LoadError, UsageError
-from j1gitops.importers.table import Column, Table, parse_header_name
+from j1gitops.importers.table import (
+    BATCH_ROWS,
+    Column,
+    RowBatch,
+    Table,
+    parse_header_name,
+)
 from j1gitops.inventory.yamlload import decode_text
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -30,6 +37,9 @@ DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 SNIFF_RECORDS = 20
 DELIMITER_ALIASES = {"tab": "\t", "\\t": "\t"}
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+# Line breaks that str.splitlines knows besides \r and \n; a substring search
+# for each is faster than one regular expression for all of them.
+_OTHER_LINE_BREAKS = "\v\f\x1c\x1d\x1e\x85\u2028\u2029"
 UTF8_NAMES = {"utf-8", "utf8", "utf-8-sig", "utf_8", "utf_8_sig"}
 
 
@@ -75,15 +85,18 @@ def decode(data: bytes, path: str, encoding: str | None) -> str:
     return text.removeprefix("\ufeff")
 
 
-def split_lines(text: str) -> Iterator[str]:
-    """Yield the lines of ``text`` with their line ends, as a file opened with
+def split_lines(text: str) -> Iterable[str]:
+    """Return the lines of ``text`` with their line ends, as a file opened with
     ``newline=""`` would: at ``\r\n``, ``\r`` or ``\n`` only.
 
-    Unlike ``io.StringIO``, this does not copy the text (StringIO stores up to
-    four bytes per character).
+    ``str.splitlines`` also splits at form feeds, separators and other line
+    breaks that CSV keeps inside a line, so it is used only on text without them.
+    Unlike ``io.StringIO``, neither way copies the text into a buffer of up to
+    four bytes per character.
     """
-    for match in _LINE.finditer(text):
-        yield match.group()
+    if not any(character in text for character in _OTHER_LINE_BREAKS):
+        return text.splitlines(keepends=True)
+    return (match.group() for match in _LINE.finditer(text))
 
 
 def sniff_delimiter(text: str) -> str:
@@ -150,9 +163,12 @@ def read_csv(
     return Table(
         path=display_path,
         columns=columns,
-        rows=_rows(reader, display_path, [column.name for column in columns], chosen),
+        batches=_batches(
+            reader, display_path, [column.name for column in columns], chosen
+        ),
         header_label=str(header_line),
         description=f"{label}-delimited CSV",
+        all_strings=True,
     )
 
 
@@ -191,24 +207,43 @@ def check_header(header: list[str], path: str, line: int) -> list[Column]:
     return columns
 
 
-def _rows(
-    reader, path: str, names: list[str], delimiter: str
-) -> Iterator[tuple[str, list]]:
+def _batches(reader, path: str, names: list[str], delimiter: str) -> Iterator[RowBatch]:
+    """Yield the rows in batches, with surrounding spaces stripped, skipping
+    blank lines; raise LoadError at a row of the wrong width or bad quoting."""
     width = len(names)
+    start = reader.line_num + 1
+    strip = str.strip
     while True:
-        start = reader.line_num + 1
+        before = reader.line_num
+        starts: list[int] = []
+        records: list[list[str]] = []
         try:
-            record = next(reader)
-        except StopIteration:
-            return
+            for record in islice(reader, BATCH_ROWS):
+                if len(record) == width:
+                    starts.append(start)
+                    records.append(record)
+                elif record and any(map(strip, record)):
+                    cells = list(map(strip, record))
+                    raise _width_error(path, start, cells, names, delimiter)
+                start = reader.line_num + 1
         except csv.Error as exc:
             raise _csv_error(path, start, exc, delimiter) from None
-        cells = [cell.strip() for cell in record]
-        if not any(cells):
-            continue
-        if len(cells) != width:
-            raise _width_error(path, start, cells, names, delimiter)
-        yield str(start), cells
+        if reader.line_num == before:
+            return
+        if records:
+            yield _stripped(list(map(str, starts)), records)
+
+
+def _stripped(labels: list[str], records: list[list[str]]) -> RowBatch:
+    """Return the batch with the values stripped, by column, without the blank
+    rows (empty or spaces in every column)."""
+    columns = [tuple(map(str.strip, column)) for column in zip(*records, strict=True)]
+    if all("" in column for column in columns):
+        kept = [i for i, cells in enumerate(zip(*columns, strict=True)) if any(cells)]
+        if len(kept) < len(labels):
+            labels = [labels[i] for i in kept]
+            columns = [tuple(column[i] for i in kept) for column in columns]
+    return labels, columns
 
 
 def _width_error(

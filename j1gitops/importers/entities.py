@@ -10,11 +10,17 @@ Empty values are left out: J1 stores a property set to null as no property.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from j1gitops.errors import LoadError, UsageError
 from j1gitops.importers import datamodel
+from j1gitops.importers.columns import (
+    BadValue,
+    constant_entries,
+    field_entries,
+    text_entries,
+)
 from j1gitops.importers.fields import (
     Field,
     Source,
@@ -27,16 +33,16 @@ from j1gitops.importers.fields import (
 from j1gitops.importers.mapping import Mapping, RelationshipRule
 from j1gitops.importers.patterns import Pattern, PatternError, column_or_pattern
 from j1gitops.importers.rows import (
-    MEMO_SIZE,
     MEMO_TRIAL_ROWS,
+    Batch,
     BoundPattern,
-    converted,
+    RowError,
     key_text,
     raw_value,
     stop_caching_unique,
 )
 from j1gitops.importers.table import Table, quote_list
-from j1gitops.inventory.writer import Emitter
+from j1gitops.inventory.writer import Emitter, UnwritableValue
 from j1gitops.validation import schemas
 
 ENTITY_COLUMNS = ("_key", "_type", "_class")
@@ -82,6 +88,9 @@ class EntityImporter:
         self.sources = logical_columns(table)
         self.relationships: list[dict] = []
         self.entity_count = 0
+        # The _keys read so far, and each batch's keys with the rows' labels.
+        self.keys_seen: set[str] = set()
+        self.key_batches: list[tuple[Sequence[str], Sequence[str]]] = []
         self.j1_format = "_key" in self.sources
         self.skipped_columns = self._metadata_columns()
         self.key = BoundPattern(self._key_pattern(), self.sources)
@@ -230,59 +239,166 @@ class EntityImporter:
         fields.sort(key=lambda field: field.property)
         return self.emitter.entry_text("_class", _class_value(classes)), fields
 
-    def entities(self) -> Iterator[str]:
-        """Yield each row's entity as YAML text (``Emitter.entry_text``); raise
-        LoadError at the first bad value."""
-        first_row: dict[str, str] = {}
-        for label, cells in self.table.rows:
-            key = self.key.render(self.table, label, cells)
-            if key in first_row:
-                raise self._duplicate(label, key, first_row[key])
-            first_row[key] = label
-            yield self._entity_text(label, cells, key)
-            if self.rules:
-                self._relate(label, cells, key)
-            self.entity_count += 1
-            if self.entity_count == MEMO_TRIAL_ROWS:
+    def entities(self) -> Iterator[list[str]]:
+        """Yield the entities' YAML texts (as ``Emitter.entry_text`` makes them), a
+        batch of rows at a time; raise LoadError at the first bad value."""
+        trial = True
+        for labels, columns in self.table.batches:
+            texts = self._batch_texts(Batch(labels, columns))
+            self.entity_count += len(texts)
+            yield texts
+            if trial and self.entity_count >= MEMO_TRIAL_ROWS:
+                trial = False
                 for _, fields in self.plans.values():
-                    stop_caching_unique(fields)
+                    stop_caching_unique(fields, self.entity_count)
 
-    def _entity_text(self, label: str, cells: list, key: str) -> str:
-        classes = self.classes or self._row_classes(label, cells)
+    def _batch_texts(self, batch: Batch) -> list[str]:
+        """Return the batch's entity texts, or raise the error of its first bad
+        row.
+
+        Each step below makes one part of every entity, in the order of the
+        entity's entries. A step that fails at a row cuts the batch before that
+        row and runs again, so the error raised in the end is the first one in
+        the file, as a reader going row by row would meet it.
+        """
+        batch.keys = batch.until_error(self._keys)
+        batch.until_error(self._check_unique)
+        parts = batch.until_error(self._entries)
+        found = batch.until_error(self._relate_batch) if self.rules else []
+        if batch.error is not None:
+            raise batch.error
+        self.relationships.extend(found)
+        return list(map("".join, zip(*parts, strict=True)))
+
+    def _keys(self, batch: Batch) -> Sequence[str]:
+        return self.key.render_column(self.table, batch.labels, batch.columns)
+
+    def _check_unique(self, batch: Batch) -> None:
+        keys = batch.keys
+        size = len(self.keys_seen)
+        self.keys_seen.update(keys)
+        if len(self.keys_seen) - size == len(keys):
+            self.key_batches.append((keys, batch.labels))
+            return
+        # A _key repeats. Forget this batch's keys, then find the first row with
+        # a repeated key, and the row where that key came first.
+        self.keys_seen = {key for earlier, _ in self.key_batches for key in earlier}
+        first_row: dict[str, str] = {}
+        for earlier, labels in self.key_batches:
+            for key, label in zip(earlier, labels, strict=True):
+                first_row.setdefault(key, label)
+        for index, (key, label) in enumerate(zip(keys, batch.labels, strict=True)):
+            if key in first_row:
+                raise RowError(index, self._duplicate(label, key, first_row[key]))
+            first_row[key] = label
+
+    def _type_entries(self, batch: Batch) -> list[str]:
+        if self.type_text is not None:
+            return [self.type_text] * len(batch)
+        types = batch.columns[self.sources["_type"].indices[0]]
+        for index, value in enumerate(types):
+            if not isinstance(value, str) or not value:
+                self._required(batch.labels[index], batch.rows[index], "_type")
+        return self._text_entries(batch, "_type", types)
+
+    def _class_groups(self, batch: Batch) -> dict[tuple[str, ...], list[int]]:
+        """Return the rows of each set of classes, in the order they come."""
+        if self.classes is not None:
+            return {self.classes: []}
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for index, (label, cells) in enumerate(
+            zip(batch.labels, batch.rows, strict=True)
+        ):
+            try:
+                classes = self._row_classes(label, cells)
+            except LoadError as error:
+                raise RowError(index, error) from None
+            groups.setdefault(classes, []).append(index)
+        return groups
+
+    def _entries(self, batch: Batch) -> list[Sequence[str]]:
+        """Return the entities' entries by column: ``_key``, ``_type``, ``_class``,
+        then the fields. Rows whose classes differ are grouped, and each group
+        gets the fields of its classes."""
+        keys = self._text_entries(batch, "_key", batch.keys, first=True)
+        types = self._type_entries(batch)
+        groups = self._class_groups(batch)
+        if len(groups) == 1:
+            classes = next(iter(groups))
+            return [keys, types, *self._group_entries(batch, classes)]
+        texts = [""] * len(batch)
+        for classes, indices in groups.items():
+            group = batch.subset(indices)
+            for index, parts in zip(
+                indices,
+                zip(*self._group_entries(group, classes), strict=True),
+                strict=True,
+            ):
+                texts[index] = "".join(parts)
+        return [keys, types, texts]
+
+    def _group_entries(
+        self, rows: Batch, classes: tuple[str, ...]
+    ) -> list[Sequence[str]]:
         class_text, fields = self._plan_for(classes)
-        entry = self.emitter.entry_text
-        type_text = self.type_text or entry(
-            "_type", self._required(label, cells, "_type")
-        )
-        parts = [entry("_key", key, True), type_text, class_text]
-        append = parts.append
+        columns: list[Sequence[str]] = [[class_text] * len(rows)]
         for field in fields:
-            value = field.value
-            if value is None:
-                value = (
-                    raw_value(field, cells)
-                    if field.array_columns
-                    else cells[field.index]
-                )
-                if value is None or value == "":
-                    continue
-            elif type(value) is BoundPattern:
-                value = value.render(self.table, label, cells)
-            text = field.lines.get(value) if type(value) is str else None
-            append(text or self._entry(field, value, label))
-        return "".join(parts)
+            try:
+                columns.append(self._field_entries(rows, field))
+            except BadValue as bad:
+                raise rows.row_error(
+                    bad.index, self._bad_value(rows, field, bad)
+                ) from None
+            except RowError as failure:
+                raise rows.row_error(failure.index, failure.error) from None
+        return columns
 
-    def _entry(self, field: Field, value: Any, label: str) -> str:
-        """Return the YAML entry for a field's value, and remember it by the
-        source text."""
-        if field.passthrough and type(value) is str:
-            typed = value
-        else:
-            typed = converted(field, value, self.table, label)
-        text = self.emitter.entry_text(field.property, typed)
-        if type(value) is str and field.cached and len(field.lines) < MEMO_SIZE:
-            field.lines[value] = text
-        return text
+    def _field_entries(self, rows: Batch, field: Field) -> list[str]:
+        value = field.value
+        if value is None:
+            if field.array_columns:
+                values = [raw_value(field, cells) for cells in rows.rows]
+                return field_entries(field, values, self.emitter)
+            values = rows.columns[field.index]
+            return field_entries(field, values, self.emitter, self.table.all_strings)
+        if type(value) is BoundPattern:
+            values = value.render_column(self.table, rows.labels, rows.columns)
+            return field_entries(field, values, self.emitter, all_strings=True)
+        return constant_entries(field, len(rows), self.emitter)
+
+    def _text_entries(
+        self, batch: Batch, name: str, texts: Sequence[str], first: bool = False
+    ) -> list[str]:
+        try:
+            return text_entries(
+                self.emitter.entry_prefix(name, first), texts, self.emitter
+            )
+        except BadValue as bad:
+            where = self.table.where(batch.labels[bad.index], name)
+            raise RowError(
+                bad.index, LoadError(f"{where}: {bad}; fix the value in the source")
+            ) from None
+
+    def _bad_value(self, rows: Batch, field: Field, bad: BadValue) -> LoadError:
+        column = field.column if field.indices else field.property
+        where = self.table.where(rows.labels[bad.index], column)
+        if isinstance(bad.problem, UnwritableValue):
+            return LoadError(f"{where}: {bad}; fix the value in the source")
+        return LoadError(
+            f"{where}: value {bad.value!r} of {field.label} property "
+            f"{field.property!r} {bad}"
+        )
+
+    def _relate_batch(self, batch: Batch) -> list[dict]:
+        found: list[dict] = []
+        for index, (label, cells, key) in enumerate(
+            zip(batch.labels, batch.rows, batch.keys, strict=True)
+        ):
+            try:
+                self._relate(label, cells, key, found)
+            except LoadError as error:
+                raise RowError(index, error) from None
+        return found
 
     def _cell(self, column: str, cells: list) -> Any:
         source = self.sources[column]
@@ -312,7 +428,7 @@ class EntityImporter:
         check_classes(classes, self.table.where(label, "_class"))
         return classes
 
-    def _relate(self, label: str, cells: list, key: str) -> None:
+    def _relate(self, label: str, cells: list, key: str, found: list[dict]) -> None:
         for rule, verb, pattern in self.rules:
             raw = self._cell(rule.column, cells)
             if raw is None:
@@ -323,7 +439,7 @@ class EntityImporter:
                 override = (rule.column, item)
                 other = pattern.render(self.table, label, cells, override)
                 ends = (key, other) if rule.direction == "forward" else (other, key)
-                self.relationships.append(
+                found.append(
                     {"_class": verb, "_fromEntityKey": ends[0], "_toEntityKey": ends[1]}
                 )
 

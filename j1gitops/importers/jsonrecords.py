@@ -20,7 +20,7 @@ from typing import Any
 
 from j1gitops.errors import LoadError
 from j1gitops.importers.csvfile import decode, read_bytes
-from j1gitops.importers.table import Column, Table, quote_list
+from j1gitops.importers.table import Column, Table, batches_of, quote_list
 
 
 def load_json(
@@ -250,7 +250,7 @@ def read_json_records(
     return Table(
         path=path,
         columns=[Column(name, None, name) for name in names],
-        rows=_rows(flattened, names),
+        batches=batches_of(_rows(flattened, names)),
         header_label=f"{base}[0]" if base else "[0]",
         description="JSON records",
     )

@@ -14,6 +14,7 @@ and FIFOs are the exception: they are written directly.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -21,11 +22,12 @@ import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from io import StringIO
 from typing import IO, Any
 
+from j1gitops.bulkmatch import all_match, lines_pattern
 from j1gitops.errors import UsageError
 
 INDENT = "  "
@@ -73,6 +75,35 @@ class UnwritableValue(ValueError):
 # letter, "_" or "/". It contains only letters, digits and "_./@()+=-", colons
 # followed by a non-space, and single spaces not followed by "#".
 _SIMPLE = re.compile(r"[A-Za-z_/](?:[A-Za-z0-9_./@()+=-]|:(?=\S)| (?=[^\s#]))*")
+
+
+# A stricter form of ``_SIMPLE`` without its per-character alternatives, so that
+# checking a whole column of names or serial numbers costs little: a letter,
+# "_" or "/", then runs of safe characters joined by single colons or spaces.
+_PLAIN_RUN = r"[A-Za-z_/][A-Za-z0-9_./@()+=-]*(?:[: ][A-Za-z0-9_./@()+=-]+)*"
+_PLAIN_RUNS = re.compile(_PLAIN_RUN, re.ASCII)
+_PLAIN_LINES = lines_pattern(_PLAIN_RUN)
+# Every spelling of ``_WORDS`` in any mix of cases: "no", "No", "nO", "NO", ...
+_WORD_SPELLINGS = frozenset(
+    "".join(letters)
+    for word in _WORDS
+    for letters in itertools.product(*({c.lower(), c.upper()} for c in word))
+)
+
+
+def all_plain(strings: Sequence[str]) -> bool:
+    """Return True when every string in ``strings`` can be written unquoted.
+
+    This is a fast check for whole columns: it may answer False where
+    ``format_string`` would still write some strings unquoted, never the reverse.
+    Non-string items raise TypeError.
+    """
+    return all_match(_PLAIN_LINES, strings) and _WORD_SPELLINGS.isdisjoint(strings)
+
+
+def is_plain(text: str) -> bool:
+    """``all_plain`` for one string."""
+    return _PLAIN_RUNS.fullmatch(text) is not None and text not in _WORD_SPELLINGS
 
 
 def _is_plain_safe(text: str) -> bool:
@@ -228,7 +259,7 @@ class Emitter:
     def entry_text(self, name: str, value: Any, first: bool = False) -> str:
         """Return one entry of a top-level object; ``first`` puts the list's
         ``- `` before it. The same as ``mapping_lines``, faster for flat values."""
-        prefix = self._prefix(name, first)
+        prefix = self.entry_prefix(name, first)
         kind = type(value)
         if kind is str:
             return f"{prefix}: {self.scalar(value)}\n"
@@ -240,7 +271,7 @@ class Emitter:
         indent = f"{INDENT}- " if first else INDENT * 2
         return "".join(self._entry_lines(name, value, INDENT * 2, indent))
 
-    def _prefix(self, name: str, first: bool) -> str:
+    def entry_prefix(self, name: str, first: bool = False) -> str:
         """Return the indentation and key of a top-level object's entry."""
         text = self._prefixes.get((name, first))
         if text is None:
@@ -256,20 +287,30 @@ def _all_scalars(items: list) -> bool:
 
 
 def write_section(
-    handle: IO[str], name: str, objects: Iterable[dict | str], emitter: Emitter
+    handle: IO[str],
+    name: str,
+    objects: Iterable[dict | str | list[str]],
+    emitter: Emitter,
 ) -> int:
     """Write ``name:`` and its objects; write nothing when there are none.
 
     An object may also be given as its text, built with an ``Emitter``'s
-    ``entry_text`` (the CSV importer does so, to skip building a dict per row).
-    Returns the number of objects written.
+    ``entry_text``, or as a list of such texts (the table importers give a batch
+    of rows at a time, to skip building a dict per row). Returns the number of
+    objects written.
     """
     count = 0
     for obj in objects:
+        if type(obj) is list:
+            if not obj:
+                continue
+            text, size = "".join(obj), len(obj)
+        else:
+            text, size = obj if type(obj) is str else emitter.object_text(obj), 1
         if count == 0:
             handle.write(f"{name}:\n")
-        handle.write(obj if type(obj) is str else emitter.object_text(obj))
-        count += 1
+        handle.write(text)
+        count += size
     return count
 
 
