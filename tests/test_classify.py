@@ -122,6 +122,41 @@ def test_classify_for_a_chosen_class(cli, tmp_path):
     assert "unknown --class 'Laptop'" in unknown.stderr
 
 
+def test_classify_several_classes(cli, tmp_path):
+    (tmp_path / "laptops.csv").write_text(LAPTOPS)
+    (tmp_path / "inventory").mkdir()
+    result = cli(
+        "classify", "laptops.csv", "--class", "Device, Host", "-o", "m.yaml",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "Columns as properties of Device, Host:" in result.stdout
+    assert "  Computer Name  -> hostname (synonym)" in result.stdout
+    mapping = yaml.safe_load((tmp_path / "m.yaml").read_text())
+    assert mapping["class"] == ["Device", "Host"]
+
+    imported = cli(
+        "import", "csv", "laptops.csv", "--mapping", "m.yaml",
+        "-o", "inventory/laptops.yaml", cwd=tmp_path,
+    )  # fmt: skip
+    assert imported.exit_code == 0, imported.stderr
+    text = (tmp_path / "inventory/laptops.yaml").read_text()
+    assert yaml.safe_load(text)["entities"][0]["_class"] == ["Device", "Host"]
+    (tmp_path / "inventory/laptops.yaml").write_text(text.split("relationships:")[0])
+    validated = cli("validate", cwd=tmp_path)
+    assert validated.exit_code == 0, validated.stdout
+
+
+def test_classify_unknown_class_in_list(cli, tmp_path):
+    (tmp_path / "laptops.csv").write_text(LAPTOPS)
+    result = cli("classify", "laptops.csv", "--class", "Device,Hots", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert "unknown --class 'Hots'; did you mean 'Host'?" in result.stderr
+    empty = cli("classify", "laptops.csv", "--class", " , ", cwd=tmp_path)
+    assert empty.exit_code == 1
+    assert "invalid --class ' , '" in empty.stderr
+
+
 def test_classify_header_only(cli, tmp_path):
     (tmp_path / "empty.csv").write_text("a,b\n")
     result = cli("classify", "empty.csv", cwd=tmp_path)

@@ -67,7 +67,10 @@ def classify(
     file: Annotated[str, typer.Argument(help="CSV or JSON export to classify.")],
     class_name: Annotated[
         str | None,
-        typer.Option("--class", help="Map to this class instead of the best."),
+        typer.Option(
+            "--class",
+            help="Map to this class instead of the best; several: Device,Host.",
+        ),
     ] = None,
     records: Annotated[
         str | None,

@@ -124,28 +124,38 @@ class Reference:
 
 @dataclass
 class ClassScore:
-    name: str
+    """The fit of the columns to one class, or to a set of classes that every
+    entity takes (``_class: [Device, Host]``)."""
+
+    classes: tuple[str, ...]
     score: float
     matches: list[ColumnMatch] = field(default_factory=list)
     missing_required: list[str] = field(default_factory=list)
     nullable_missing: list[str] = field(default_factory=list)
 
+    @property
+    def name(self) -> str:
+        """The classes as messages name them: ``Device`` or ``Device, Host``."""
+        return ", ".join(self.classes)
 
-def _property_index(name: str) -> dict[str, str]:
-    return {stem(prop): prop for prop in sorted(datamodel.property_types((name,)))}
+
+def _property_index(classes: tuple[str, ...]) -> dict[str, str]:
+    return {stem(prop): prop for prop in sorted(datamodel.property_types(classes))}
 
 
-def _format_index(name: str) -> dict[str, list[str]]:
+def _format_index(classes: tuple[str, ...]) -> dict[str, list[str]]:
     formats: dict[str, list[str]] = {}
-    for prop, form in sorted(datamodel.property_formats((name,)).items()):
+    for prop, form in sorted(datamodel.property_formats(classes).items()):
         formats.setdefault(form, []).append(prop)
     return formats
 
 
-def match_columns(name: str, columns: list[ColumnProfile]) -> list[ColumnMatch]:
-    """Return the column-to-property matches for one class, each property once."""
-    by_stem = _property_index(name)
-    formats = _format_index(name)
+def match_columns(
+    classes: tuple[str, ...], columns: list[ColumnProfile]
+) -> list[ColumnMatch]:
+    """Return the column-to-property matches for the classes, each property once."""
+    by_stem = _property_index(classes)
+    formats = _format_index(classes)
     used: set[str] = set()
     matches: list[ColumnMatch] = []
     for column in columns:
@@ -187,18 +197,36 @@ def _shape_property(
     return None
 
 
-def score_class(name: str, columns: list[ColumnProfile]) -> ClassScore:
-    matches = match_columns(name, columns)
-    own = datamodel.own_properties(name)
+def score_class(classes: tuple[str, ...], columns: list[ColumnProfile]) -> ClassScore:
+    """Score the columns against the classes that every entity would take.
+
+    A property is the classes' own when any of them declares it beyond the base
+    schemas. It is required when any class requires it, and may be left out
+    when every class that requires it allows null.
+    """
+    matches = match_columns(classes, columns)
+    own = frozenset().union(*(datamodel.own_properties(name) for name in classes))
     found = {m.property for m in matches}
-    required = datamodel.required_properties(name)
-    nullable = datamodel.nullable_required(name)
+    required = list(
+        dict.fromkeys(
+            p for name in classes for p in datamodel.required_properties(name)
+        )
+    )
+    nullable = {
+        p
+        for p in required
+        if all(
+            p in datamodel.nullable_required(name)
+            for name in classes
+            if p in datamodel.required_properties(name)
+        )
+    }
     own_required = [p for p in required if p in own]
     score = sum(OWN_WEIGHT if m.property in own else SHARED_WEIGHT for m in matches)
     if own_required:
         score += 0.5 * sum(p in found for p in own_required) / len(own_required)
     return ClassScore(
-        name=name,
+        classes=classes,
         score=round(score, 2),
         matches=matches,
         missing_required=[p for p in required if p not in found and p not in nullable],
@@ -208,7 +236,7 @@ def score_class(name: str, columns: list[ColumnProfile]) -> ClassScore:
 
 def rank_classes(profile: TableProfile, top: int = 5) -> list[ClassScore]:
     """Return the ``top`` classes by score, best first; ties go by name."""
-    scores = [score_class(name, profile.columns) for name in schemas.class_names()]
+    scores = [score_class((name,), profile.columns) for name in schemas.class_names()]
     scores.sort(key=lambda s: (-s.score, s.name))
     return scores[:top]
 

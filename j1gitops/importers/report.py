@@ -112,7 +112,7 @@ def render_mapping(
         f"# Starter mapping for {suggestion.profile.path}, from 'j1gitops classify'.",
         "# Review every line, then run:",
         f"#   {import_command}",
-        f"class: {format_scalar(chosen.name)}",
+        f"class: {_classes_text(chosen.classes)}",
         f"type: {format_scalar(suggestion.type)}  # J1 names types "
         "vendor_resource, such as acme_laptop",
     ]
@@ -131,6 +131,12 @@ def render_mapping(
         missing = ", ".join(_missing(suggestion))
         lines.append(f"# Required by {chosen.name} and not in the file: {missing}")
     return "\n".join(lines) + "\n"
+
+
+def _classes_text(classes: tuple[str, ...]) -> str:
+    if len(classes) == 1:
+        return format_scalar(classes[0])
+    return "[" + ", ".join(format_scalar(name) for name in classes) + "]"
 
 
 def _property_lines(suggestion: Suggestion) -> list[str]:

@@ -33,15 +33,11 @@ class Suggestion:
 
 
 def suggest(profile: TableProfile, class_name: str | None = None, top: int = 5):
-    """Rank the classes for ``profile`` and work out a mapping for the best one
-    (or for ``class_name``)."""
+    """Rank the classes for ``profile`` and work out a mapping for the best one,
+    or for ``class_name``: a class, or several separated by commas."""
     ranking = classify.rank_classes(profile, top)
     if class_name is not None:
-        if not datamodel.is_known_class(class_name):
-            hint = schemas.closest_name(class_name, schemas.class_names())
-            extra = f"; did you mean {hint!r}?" if hint else ""
-            raise UsageError(f"unknown --class {class_name!r}{extra}")
-        chosen = classify.score_class(class_name, profile.columns)
+        chosen = classify.score_class(parse_classes(class_name), profile.columns)
     elif not ranking or ranking[0].score <= 0:
         raise UsageError(
             f"no data-model class has properties that match the columns of "
@@ -49,7 +45,7 @@ def suggest(profile: TableProfile, class_name: str | None = None, top: int = 5):
         )
     else:
         chosen = ranking[0]
-    type_ = suggest_type(profile.path, chosen.name)
+    type_ = suggest_type(profile.path, chosen.classes[0])
     keys = classify.key_candidates(profile)
     key = keys[0] if keys else None
     return Suggestion(
@@ -62,6 +58,22 @@ def suggest(profile: TableProfile, class_name: str | None = None, top: int = 5):
         references=classify.references(profile, chosen.matches, key),
         name_pattern=_name_pattern(chosen, key),
     )
+
+
+def parse_classes(text: str) -> tuple[str, ...]:
+    """Return the classes of ``--class``, such as ``Device,Host``; raise
+    UsageError for an unknown one."""
+    classes = tuple(
+        dict.fromkeys(name.strip() for name in text.split(",") if name.strip())
+    )
+    if not classes:
+        raise UsageError(f"invalid --class {text!r}; give a class such as Device")
+    for name in classes:
+        if not datamodel.is_known_class(name):
+            hint = schemas.closest_name(name, schemas.class_names())
+            extra = f"; did you mean {hint!r}?" if hint else ""
+            raise UsageError(f"unknown --class {name!r}{extra}")
+    return classes
 
 
 def suggest_type(path: str, class_name: str) -> str:
