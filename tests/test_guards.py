@@ -13,7 +13,7 @@ import yaml
 from gitrepo import git
 
 from j1gitops.config import DeleteGuard
-from j1gitops.plan.guards import check_guards
+from j1gitops.plan.guards import check_guards, strictest_limits
 from j1gitops.plan.model import Action, Change, Kind, Plan
 from j1gitops.store.sqlite import Store
 
@@ -139,6 +139,18 @@ def test_max_count(cli, repo):
     )
 
 
+def test_raised_limits_wait_for_merge(cli, repo):
+    write_config(repo, "deletes:\n  max_percent: 100\n")
+    write_policies(repo, [1, 2, 3, 4, 5, 6, 7], protected={3})
+    result = cli("plan", cwd=repo)
+    assert result.exit_code == 4
+    assert "(30%), more than the limit of 25% (deletes.max_percent)" in result.stderr
+
+    git(repo, "commit", "-q", "-am", "raise the limit")
+    merged = cli("plan", "--detailed-exitcode", cwd=repo)
+    assert merged.exit_code == 2, merged.stderr
+
+
 def test_default_limit_is_twenty_percent(cli, repo):
     write_config(repo)
     write_policies(repo, [1, 2, 3, 4, 5, 6, 7, 8], protected={3})
@@ -181,6 +193,28 @@ def test_unknown_base_ref(cli, repo):
     assert result.stderr.startswith(
         "Error: invalid --base-ref 'no-such-branch': no such git commit in ."
     )
+
+
+@pytest.mark.parametrize(
+    ("current", "base", "expected"),
+    [
+        (DeleteGuard(), None, DeleteGuard(max_percent=20.0)),
+        (DeleteGuard(max_percent=50), DeleteGuard(), DeleteGuard(max_percent=20.0)),
+        (DeleteGuard(max_percent=5), DeleteGuard(), DeleteGuard(max_percent=5)),
+        (
+            DeleteGuard(max_count=10),
+            DeleteGuard(max_percent=30),
+            DeleteGuard(max_count=10, max_percent=30),
+        ),
+        (
+            DeleteGuard(max_count=10, max_percent=40),
+            DeleteGuard(max_count=3, max_percent=50),
+            DeleteGuard(max_count=3, max_percent=40),
+        ),
+    ],
+)
+def test_strictest_limits(current, base, expected):
+    assert strictest_limits(current, base) == expected
 
 
 def _plan(deletes: int, live: int, protected_key: str | None = None) -> Plan:

@@ -29,10 +29,11 @@ from j1gitops.plan.guards import (
     Violation,
     check_guards,
     mark_protected,
-    protected_at_revision,
     protected_entities,
+    read_base_revision,
+    strictest_limits,
 )
-from j1gitops.plan.model import Action, Kind, Plan
+from j1gitops.plan.model import Plan
 from j1gitops.plan.planfile import (
     SavedPlan,
     digest_desired,
@@ -168,19 +169,16 @@ def _check_base_ref(config: Config, base_ref: str | None) -> None:
 
 def _run_guards(config, checked, plan: Plan, desired, options) -> list[Violation]:
     protected = protected_entities(checked.inventory)
-    deletes_entities = any(
-        change.kind is Kind.ENTITY for change in plan.by_action(Action.DELETE)
-    )
-    if deletes_entities:
+    limits = config.deletes
+    if plan.counts().delete:
         paths = options.paths or config.inventory
-        base = protected_at_revision(
-            config, paths, options.base_ref or DEFAULT_BASE_REF
-        )
-        protected = {**base, **protected}
+        base = read_base_revision(config, paths, options.base_ref or DEFAULT_BASE_REF)
+        protected = {**base.protected, **protected}
+        limits = strictest_limits(config.deletes, base.deletes)
     mark_protected(plan, protected)
     return check_guards(
         plan,
-        config.deletes,
+        limits,
         len(desired.entities) + len(desired.relationships),
         allow_deletes=options.allow_deletes,
         allow_empty=options.allow_empty,

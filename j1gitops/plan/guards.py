@@ -10,7 +10,9 @@
   overrides this guard.
 - A plan may delete at most ``deletes.max_count`` objects and at most
   ``deletes.max_percent`` of the objects (entities plus relationships) that the
-  scope holds. When the config sets neither, the limit is 20 percent.
+  scope holds. When the config sets neither, the limit is 20 percent. The
+  stricter of the working tree's limits and the base revision's applies, so a
+  pull request cannot raise the limits that guard its own plan.
   ``--allow-deletes`` lifts both limits.
 - An inventory that is empty for a scope that holds objects would delete all of
   them, which is usually a wrong path. Only ``--allow-empty`` permits that plan.
@@ -55,33 +57,43 @@ def protected_entities(inventory: Inventory, revision: str | None = None) -> dic
     }
 
 
-def protected_at_revision(config: Config, paths: list[str], revision: str) -> dict:
-    """Read the inventory as it was at a git revision and return its protected entities.
+@dataclass(frozen=True)
+class BaseRevision:
+    """The state that the guards read at the git base revision: its protected
+    entities, and its delete limits (None when its config could not be read)."""
+
+    protected: dict
+    deletes: DeleteGuard | None = None
+
+
+def read_base_revision(config: Config, paths: list[str], revision: str) -> BaseRevision:
+    """Read the inventory and config as they were at a git revision.
 
     The revision's inventory files, config file and data files are written to a
     temporary folder, and templates there are rendered with that config's
     ``vars`` and ``data``. When the config file is missing or invalid at the
     revision, the working tree's config is used with the revision's data files.
-    Returns an empty mapping outside a git work tree or when the revision does
-    not exist. Files that failed to load at that revision protect nothing.
+    Returns no protected entities outside a git work tree or when the revision
+    does not exist. Files that failed to load at that revision protect nothing.
     """
     root = config.root
     commit = git_output(
         root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"
     )
     if commit is None:
-        return {}
+        return BaseRevision({})
     commit = commit.strip()
     prefix = (git_output(root, "rev-parse", "--show-prefix") or "").strip()
     with tempfile.TemporaryDirectory(prefix="j1gitops-base-") as folder:
-        base_config = _config_at(config, root, commit, prefix, folder)
+        base_config, own = _config_at(config, root, commit, prefix, folder)
+        deletes = base_config.deletes if own else None
         # The revision's own inventory paths count too, so that moving the
         # inventory (or planning another path) cannot drop its markers.
         paths = _relative_paths(
             root, list(dict.fromkeys(paths + base_config.inventory))
         )
         if not paths:
-            return {}
+            return BaseRevision({}, deletes)
         for name in _tree_names(root, commit, paths):
             _export_blob(root, commit, name, prefix, folder)
         # NOTE: a file that fails to load at the revision protects nothing; CI
@@ -92,7 +104,7 @@ def protected_at_revision(config: Config, paths: list[str], revision: str) -> di
         read = read_inventory(
             paths, root=folder, render_template=template_renderer(base_config)
         )
-    return protected_entities(read.inventory, revision)
+    return BaseRevision(protected_entities(read.inventory, revision), deletes)
 
 
 def _tree_names(root: str, commit: str, paths: list[str]) -> list[str]:
@@ -105,8 +117,9 @@ def _tree_names(root: str, commit: str, paths: list[str]) -> list[str]:
 
 def _config_at(
     config: Config, root: str, commit: str, prefix: str, folder: str
-) -> Config:
-    """Return the config as of ``commit``, with ``folder`` as its root."""
+) -> tuple[Config, bool]:
+    """Return the config as of ``commit``, with ``folder`` as its root, and
+    whether it was read at ``commit`` (else it is the working tree's)."""
     if config.path is not None:
         relative = os.path.relpath(os.path.abspath(config.path), os.path.abspath(root))
         for name in _tree_names(root, commit, [relative]):
@@ -114,10 +127,10 @@ def _config_at(
         exported = os.path.join(folder, relative)
         if os.path.isfile(exported):
             try:
-                return replace(load_config(exported), root=folder)
+                return replace(load_config(exported), root=folder), True
             except ConfigError:
                 pass
-    return replace(config, root=folder)
+    return replace(config, root=folder), False
 
 
 def _relative_paths(root: str, paths: list[str]) -> list[str]:
@@ -168,6 +181,27 @@ def effective_limits(limits: DeleteGuard) -> DeleteGuard:
     if limits.max_count is None and limits.max_percent is None:
         return DeleteGuard(max_count=None, max_percent=DEFAULT_MAX_PERCENT)
     return limits
+
+
+def strictest_limits(current: DeleteGuard, base: DeleteGuard | None) -> DeleteGuard:
+    """Return the lower of each limit of the working tree and the base revision.
+
+    Each side gets the default first. When one side leaves a limit out, the
+    other side's value applies.
+    """
+    if base is None:
+        return effective_limits(current)
+    mine, theirs = effective_limits(current), effective_limits(base)
+    return DeleteGuard(
+        max_count=_lower(mine.max_count, theirs.max_count),
+        max_percent=_lower(mine.max_percent, theirs.max_percent),
+    )
+
+
+def _lower(first: float | None, second: float | None) -> float | None:
+    if first is None or second is None:
+        return second if first is None else first
+    return min(first, second)
 
 
 def check_guards(
