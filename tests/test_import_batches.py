@@ -244,3 +244,15 @@ def test_import_skips_blank_rows(cli, tmp_path):
     assert len(entities) == LATE
     assert entities[-1]["_key"] == f"S{LATE - 1}"
     assert entities[-1]["cost"] == LATE - 1 + 0.5
+
+
+def test_import_set_pattern_without_columns(cli, tmp_path):
+    lines = devices(3)
+    (tmp_path / "devices.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = cli(
+        "import", "csv", "devices.csv", "--class", "Device", "--type", "acme_device",
+        "--key", "serial", "--set", "name=a{{b}}", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    names = [entity["name"] for entity in yaml.safe_load(result.stdout)["entities"]]
+    assert names == ["a{b}", "a{b}", "a{b}"]

@@ -142,6 +142,8 @@ class BoundPattern:
         if failures:
             row, _, error = min(failures, key=lambda failure: failure[:2])
             raise RowError(row, error)
+        if not filled:
+            return ["".join(literal for literal, _, _ in self.parts)] * count
         if len(self.parts) == 1 and not self.parts[0][0]:
             return filled[0]
         template = "".join(
