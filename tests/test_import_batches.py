@@ -256,3 +256,53 @@ def test_import_set_pattern_without_columns(cli, tmp_path):
     assert result.exit_code == 0, result.stderr
     names = [entity["name"] for entity in yaml.safe_load(result.stdout)["entities"]]
     assert names == ["a{b}", "a{b}", "a{b}"]
+
+
+@pytest.mark.parametrize(
+    "later_line",
+    ["S9,1,2024-01-02,extra", 'S9,"1"x,2024-01-02', 'S9,"1,2024-01-02'],
+    ids=["wrong width", "bad quoting", "open quote"],
+)
+def test_import_bad_value_before_bad_row(cli, tmp_path, later_line):
+    lines = devices(5)
+    lines[2] = "S1,abc,2024-01-02"
+    lines.append(later_line)
+    result = run_import(cli, tmp_path, lines)
+    assert result.exit_code == 1
+    assert "devices.csv:3:cost: value 'abc'" in result.stderr
+
+
+J1_ROWS = (
+    "_key,_type,_class,cost\n"
+    "laptop-0001,acme_laptop,Device,12\n"
+    "laptop-0002,acme_laptop,Device,abc\n"
+)
+
+
+@pytest.mark.parametrize(
+    "later_row",
+    ["laptop-0003,,Device,1", "laptop-0003,acme_laptop,Devise,1"],
+    ids=["empty _type", "unknown class"],
+)
+def test_import_j1_format_first_bad_row(cli, tmp_path, later_row):
+    (tmp_path / "j1.csv").write_text(J1_ROWS + later_row + "\n", encoding="utf-8")
+    result = cli("import", "csv", "j1.csv", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert "j1.csv:3:cost: value 'abc'" in result.stderr
+
+
+def test_import_relationship_key_surrogate(cli, tmp_path):
+    (tmp_path / "m.yaml").write_text(
+        "relationships:\n  - column: owner\n    verb: OWNS\n"
+        "    direction: reverse\n    key: 'person:{owner}'\n"
+    )
+    (tmp_path / "a.json").write_text(
+        '[{"id": "a1", "owner": "x\\ud800"}, {"id": "a2", "owner": "y"}]'
+    )
+    result = cli(
+        "import", "json", "a.json", "--class", "Device", "--type", "acme_device",
+        "--key", "id", "--mapping", "m.yaml", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: a.json:[0]:owner: the string")
+    assert "lone surrogate" in result.stderr

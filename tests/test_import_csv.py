@@ -516,3 +516,52 @@ def test_field_over_128_kib_imports(cli, tmp_path):
     )
     assert result.exit_code == 0, result.stderr
     assert "x" * 200_000 in result.stdout
+
+
+def test_digit_strings_and_whole_floats_read_back(cli, tmp_path):
+    write(
+        tmp_path,
+        "inventory/zips.csv",
+        "serial,zip,cost\nSER0000001,08540,12.0\nSER0000002,0199,-0.0\n",
+    )
+    write(tmp_path, "j1gitops.yaml", CONFIG)
+    result = import_csv(
+        cli, tmp_path, "inventory/zips.csv", *DEVICE_OPTIONS,
+        "--set", "name={serial}", "--set", "displayName={serial}",
+        "-o", "inventory/zips.yaml",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    (tmp_path / "inventory/zips.csv").unlink()
+    text = (tmp_path / "inventory/zips.yaml").read_text()
+    assert 'zip: "08540"' in text
+    assert 'zip: "0199"' in text
+    assert "cost: 12\n" in text
+    assert "cost: 0\n" in text
+    validated = cli("validate", cwd=tmp_path)
+    assert validated.exit_code == 0, validated.stdout
+    assert "lossy-number" not in validated.stdout
+
+
+def test_integer_beyond_float_precision(cli, tmp_path):
+    write(tmp_path, "big.csv", "serial,cost\nSER0000001,12345678901234567\n")
+    result = import_csv(cli, tmp_path, "big.csv", *DEVICE_OPTIONS)
+    assert result.exit_code == 1
+    assert "big.csv:2:cost: value '12345678901234567'" in result.stderr
+    assert "too large to store exactly" in result.stderr
+
+
+def test_byte_order_mark_names_utf16(cli, tmp_path):
+    write(tmp_path, "u16.csv", "serial,name\nSER0000001,José\n".encode("utf-16"))
+    result = import_csv(cli, tmp_path, "u16.csv", *DEVICE_OPTIONS)
+    assert result.exit_code == 0, result.stderr
+    assert entities_of(result.stdout)[0]["name"] == "José"
+
+
+def test_encoding_that_is_not_text(cli, tmp_path):
+    write(tmp_path, "a.csv", "serial,name\nSER0000001,a\n")
+    result = import_csv(cli, tmp_path, "a.csv", *DEVICE_OPTIONS, "--encoding", "rot13")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: invalid encoding 'rot13': it is not a text encoding; use one such as "
+        "utf-8, cp1252 or latin-1\n"
+    )

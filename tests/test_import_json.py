@@ -329,3 +329,24 @@ def test_array_of_one_type_is_kept(cli, tmp_path):
     result = import_text(cli, tmp_path, '[{"id": "a1b2c3d4e5", "n": [1, 2.5]}]')
     assert result.exit_code == 0, result.stderr
     assert yaml.safe_load(result.stdout)["entities"][0]["n"] == [1, 2.5]
+
+
+def test_j1_class_list_in_json(cli, tmp_path):
+    write_json(
+        tmp_path,
+        "j1.json",
+        [
+            {"_key": "laptop-00001", "_type": "t", "_class": ["Device", "Host"]},
+            {"_key": "laptop-00002", "_type": "t", "_class": [5, 7]},
+        ],
+    )
+    result = cli("import", "json", "j1.json", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert "j1.json:[1]:_class: _class [5, 7] is invalid" in result.stderr
+
+    write_json(tmp_path, "j1.json", [{"_key": "laptop-00001", "_type": "t",
+                                      "_class": ["Device", "Host"]}])  # fmt: skip
+    result = cli("import", "json", "j1.json", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    (entity,) = yaml.safe_load(result.stdout)["entities"]
+    assert entity["_class"] == ["Device", "Host"]

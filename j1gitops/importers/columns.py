@@ -32,19 +32,20 @@ _STRINGS_ONLY = {str}
 
 # Number and integer texts that YAML writes back unchanged once converted: no
 # sign on zero, no leading zeros and no trailing zeros after the point. At most
-# 16 digits and points leave a decimal at most 15 significant digits, which a
-# float keeps exactly. Zeros after "0." stop at three, because Python writes
-# 0.00001 as 1e-05.
-_CANONICAL_INTEGER = r"(?:0|-?[1-9][0-9]*)"
+# 15 digits and points keep a decimal within the 15 significant digits that a
+# float holds exactly, and an integer below 2**53. Zeros after "0." stop at
+# three, because Python writes 0.00001 as 1e-05.
+_CANONICAL_INTEGER = r"(?:0|-?[1-9][0-9]{0,14})"
 _CANONICAL_NUMBER = (
-    r"(?=-?[0-9.]{1,16}(?:\n|\Z))(?!-0(?:\n|\Z)|-?0\.0000)"
+    r"(?=-?[0-9.]{1,15}(?:\n|\Z))(?!-0(?:\n|\Z)|-?0\.0000)"
     r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?"
 )
 # The same, with trailing zeros after the point allowed: such a number is
-# written without them, keeping one digit after the point (12.50 as 12.5, 12.00
-# as 12.0), as Python writes the float.
+# written without them (12.50 as 12.5), and without the point when nothing is
+# left after it (12.00 as 12), as the writer writes the float. A negative zero
+# (-0.0) is left to the general path.
 _DECIMAL = (
-    r"(?=-?[0-9.]{1,16}(?:\n|\Z))(?!-0(?:\n|\Z)|-?0\.0000)"
+    r"(?=-?[0-9.]{1,15}(?:\n|\Z))(?!-0(?:\.0*)?(?:\n|\Z)|-?0\.0000)"
     r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?"
 )
 _AS_WRITTEN = {
@@ -131,7 +132,7 @@ def _bulk_texts(field: Field, strings: Sequence[str]) -> Sequence[Any] | None:
 
 def _without_trailing_zeros(decimal: str) -> str:
     trimmed = decimal.rstrip("0")
-    return f"{trimmed}0" if trimmed[-1] == "." else trimmed
+    return trimmed[:-1] if trimmed[-1] == "." else trimmed
 
 
 def text_entries(prefix: str, texts: Sequence[str], emitter: Emitter) -> list[str]:

@@ -37,7 +37,7 @@ DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 SNIFF_RECORDS = 20
 DELIMITER_ALIASES = {"tab": "\t", "\\t": "\t"}
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
-# Line breaks that str.splitlines knows besides \r and \n; a substring search
+# Line breaks that str.splitlines splits at besides \r and \n. A substring search
 # for each is faster than one regular expression for all of them.
 _OTHER_LINE_BREAKS = "\v\f\x1c\x1d\x1e\x85\u2028\u2029"
 UTF8_NAMES = {"utf-8", "utf8", "utf-8-sig", "utf_8", "utf_8_sig"}
@@ -52,7 +52,10 @@ def read_bytes(path: str, display: str | None = None) -> bytes:
 
 
 def decode(data: bytes, path: str, encoding: str | None) -> str:
-    """Decode ``data``: UTF-8 with an optional byte-order mark by default."""
+    """Decode ``data``: by its byte-order mark when it has one, else as UTF-8
+    unless ``encoding`` names another."""
+    if encoding is None:
+        encoding = _encoding_of_mark(data)
     if encoding is None or encoding.lower() in UTF8_NAMES:
         if b"\x00" in data[:4096]:
             raise LoadError(
@@ -75,6 +78,12 @@ def decode(data: bytes, path: str, encoding: str | None) -> str:
         ) from None
     try:
         text = data.decode(encoding)
+    except LookupError:
+        # Codecs such as rot13 and hex exist but do not decode bytes to text.
+        raise UsageError(
+            f"invalid encoding {encoding!r}: it is not a text encoding; use one "
+            "such as utf-8, cp1252 or latin-1"
+        ) from None
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         byte = data[exc.start : exc.start + 1].hex()
@@ -83,6 +92,20 @@ def decode(data: bytes, path: str, encoding: str | None) -> str:
             "file's real encoding with --encoding"
         ) from None
     return text.removeprefix("\ufeff")
+
+
+def _encoding_of_mark(data: bytes) -> str | None:
+    """Return the UTF-16 or UTF-32 codec that a byte-order mark names, if any."""
+    # The UTF-32 marks come first because UTF-32-LE's starts with UTF-16-LE's.
+    for mark, codec in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(mark):
+            return codec
+    return None
 
 
 def split_lines(text: str) -> Iterable[str]:
@@ -209,7 +232,9 @@ def check_header(header: list[str], path: str, line: int) -> list[Column]:
 
 def _batches(reader, path: str, names: list[str], delimiter: str) -> Iterator[RowBatch]:
     """Yield the rows in batches, with surrounding spaces stripped, skipping
-    blank lines; raise LoadError at a row of the wrong width or bad quoting."""
+    blank lines. At a row of the wrong width or bad quoting, yield the rows
+    before it, then raise LoadError, so that an error in an earlier row still
+    comes first."""
     width = len(names)
     start = reader.line_num + 1
     strip = str.strip
@@ -217,6 +242,7 @@ def _batches(reader, path: str, names: list[str], delimiter: str) -> Iterator[Ro
         before = reader.line_num
         starts: list[int] = []
         records: list[list[str]] = []
+        failure: LoadError | None = None
         try:
             for record in islice(reader, BATCH_ROWS):
                 if len(record) == width:
@@ -224,14 +250,17 @@ def _batches(reader, path: str, names: list[str], delimiter: str) -> Iterator[Ro
                     records.append(record)
                 elif record and any(map(strip, record)):
                     cells = list(map(strip, record))
-                    raise _width_error(path, start, cells, names, delimiter)
+                    failure = _width_error(path, start, cells, names, delimiter)
+                    break
                 start = reader.line_num + 1
         except csv.Error as exc:
-            raise _csv_error(path, start, exc, delimiter) from None
-        if reader.line_num == before:
-            return
+            failure = _csv_error(path, start, exc, delimiter)
         if records:
             yield _stripped(list(map(str, starts)), records)
+        if failure is not None:
+            raise failure
+        if reader.line_num == before:
+            return
 
 
 def _stripped(labels: list[str], records: list[list[str]]) -> RowBatch:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from j1gitops.errors import LoadError, UsageError
+from j1gitops.errors import J1GitOpsError, LoadError, UsageError
 from j1gitops.importers import datamodel
 from j1gitops.importers.columns import (
     BadValue,
@@ -52,14 +52,16 @@ def _class_value(classes: tuple[str, ...]) -> str | list[str]:
     return classes[0] if len(classes) == 1 else list(classes)
 
 
-def check_classes(classes: tuple[str, ...], where: str) -> None:
-    """Raise UsageError for a class that the data model does not define."""
+def check_classes(
+    classes: tuple[str, ...], where: str, error: type[J1GitOpsError] = UsageError
+) -> None:
+    """Raise ``error`` for a class that the data model does not define."""
     for name in classes:
         if datamodel.is_known_class(name):
             continue
         hint = schemas.closest_name(name, schemas.class_names())
         suggestion = f"did you mean {hint!r}? " if hint else ""
-        raise UsageError(
+        raise error(
             f"{where}: unknown class {name!r}; {suggestion}run 'j1gitops schemas' "
             "for the list of classes"
         )
@@ -298,7 +300,10 @@ class EntityImporter:
         types = batch.columns[self.sources["_type"].indices[0]]
         for index, value in enumerate(types):
             if not isinstance(value, str) or not value:
-                self._required(batch.labels[index], batch.rows[index], "_type")
+                try:
+                    self._required(batch.labels[index], batch.rows[index], "_type")
+                except LoadError as error:
+                    raise RowError(index, error) from None
         return self._text_entries(batch, "_type", types)
 
     def _class_groups(self, batch: Batch) -> dict[tuple[str, ...], list[int]]:
@@ -417,15 +422,27 @@ class EntityImporter:
         return value
 
     def _row_classes(self, label: str, cells: list) -> tuple[str, ...]:
+        """Return a row's classes: J1's _class.0, _class.1 columns, a JSON list,
+        or one cell of classes separated by the list separator."""
         source = self.sources["_class"]
         values = [cells[i] for i in source.indices if cells[i] not in ("", None)]
         if not source.array and values:
-            separator = self.mapping.list_separator
-            values = [part.strip() for part in str(values[0]).split(separator)]
-        classes = tuple(str(value) for value in values if value)
+            value = values[0]
+            if isinstance(value, list):
+                values = value
+            else:
+                separator = self.mapping.list_separator
+                values = [part.strip() for part in str(value).split(separator)]
+        where = self.table.where(label, "_class")
+        if any(not isinstance(value, str) for value in values):
+            raise LoadError(
+                f"{where}: _class {values!r} is invalid; give a class name or a list "
+                "of class names, such as [Device, Host]"
+            )
+        classes = tuple(value.strip() for value in values if value.strip())
         if not classes:
             self._required(label, cells, "_class")
-        check_classes(classes, self.table.where(label, "_class"))
+        check_classes(classes, where, LoadError)
         return classes
 
     def _relate(self, label: str, cells: list, key: str, found: list[dict]) -> None:
@@ -438,6 +455,13 @@ class EntityImporter:
             for item in dict.fromkeys(texts):
                 override = (rule.column, item)
                 other = pattern.render(self.table, label, cells, override)
+                try:
+                    self.emitter.scalar(other)
+                except UnwritableValue as problem:
+                    where = self.table.where(label, rule.column)
+                    raise LoadError(
+                        f"{where}: {problem}; fix the value in the source"
+                    ) from None
                 ends = (key, other) if rule.direction == "forward" else (other, key)
                 found.append(
                     {"_class": verb, "_fromEntityKey": ends[0], "_toEntityKey": ends[1]}

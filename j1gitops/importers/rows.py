@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from j1gitops.errors import LoadError
+from j1gitops.errors import J1GitOpsError, LoadError
 from j1gitops.importers.fields import Field, Source
 from j1gitops.importers.patterns import Pattern
 from j1gitops.importers.table import Table
@@ -32,7 +32,7 @@ class Batch:
         self.labels = labels
         self.columns = columns
         self.keys: Sequence[str] = ()
-        self.error: LoadError | None = None
+        self.error: J1GitOpsError | None = None
         # For a subset: each row's place in the batch it was taken from.
         self.positions: Sequence[int] = ()
         self._rows: list[tuple] | None = None
@@ -55,7 +55,7 @@ class Batch:
             except RowError as failure:
                 self._stop_at(failure.index, failure.error)
 
-    def _stop_at(self, index: int, error: LoadError) -> None:
+    def _stop_at(self, index: int, error: J1GitOpsError) -> None:
         self.error = error
         self.labels = self.labels[:index]
         self.columns = [column[:index] for column in self.columns]
@@ -72,16 +72,16 @@ class Batch:
         part.positions = indices
         return part
 
-    def row_error(self, index: int, error: LoadError) -> RowError:
+    def row_error(self, index: int, error: J1GitOpsError) -> RowError:
         """Return a RowError at row ``index`` of this batch, numbered as a row of
         the batch it was taken from."""
         return RowError(self.positions[index] if self.positions else index, error)
 
 
 class RowError(Exception):
-    """A LoadError at row ``index`` of a batch of rows."""
+    """An error at row ``index`` of a batch of rows."""
 
-    def __init__(self, index: int, error: LoadError):
+    def __init__(self, index: int, error: J1GitOpsError):
         super().__init__(str(error))
         self.index = index
         self.error = error

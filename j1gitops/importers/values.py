@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from j1gitops.inventory.yamlload import MAX_EXACT_INTEGER
 from j1gitops.validation.dates import InvalidDate, to_epoch_ms
 
 Converter = Callable[[Any], Any]
@@ -61,26 +62,46 @@ def to_boolean(value: Any) -> bool:
     raise ValueProblem("is not a boolean; write true or false")
 
 
+TOO_LARGE = (
+    "is too large to store exactly: J1 keeps numbers as 64-bit floats, exact up "
+    f"to {MAX_EXACT_INTEGER}; import it as text with 'types: {{PROPERTY: string}}' "
+    "in the mapping"
+)
+
+
+def _exact(number: int) -> int:
+    if abs(number) > MAX_EXACT_INTEGER:
+        raise ValueProblem(TOO_LARGE)
+    return number
+
+
 def to_integer(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueProblem("is a boolean, not an integer; write a whole number")
     if isinstance(value, int):
-        return value
+        return _exact(value)
     if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
-        return int(value.strip())
+        return _exact(int(value))
+    text = value.strip() if isinstance(value, str) else ""
+    # The length check comes first because Python refuses to convert more
+    # than 4,300 digits.
+    if _INTEGER.fullmatch(text):
+        if len(text.lstrip("+-")) > len(str(MAX_EXACT_INTEGER)):
+            raise ValueProblem(TOO_LARGE)
+        return _exact(int(text))
     raise ValueProblem("is not an integer; write a whole number such as 42")
 
 
 def to_number(value: Any) -> int | float:
     if isinstance(value, bool):
         raise ValueProblem("is a boolean, not a number; write a number such as 12.5")
-    if isinstance(value, (int, float)) and math.isfinite(value):
+    if isinstance(value, int):
+        return _exact(value)
+    if isinstance(value, float) and math.isfinite(value):
         return value
     text = value.strip() if isinstance(value, str) else ""
     if _INTEGER.fullmatch(text):
-        return int(text)
+        return to_integer(text)
     if _NUMBER.fullmatch(text) and math.isfinite(float(text)):
         return float(text)
     raise ValueProblem(
@@ -98,7 +119,7 @@ def to_date(value: Any) -> int:
         raise ValueProblem(f"is a {_json_kind(value)}, not a date; {DATE_HINT}")
     text = value.strip()
     if _INTEGER.fullmatch(text):
-        return int(text)
+        return to_integer(text)
     try:
         return to_epoch_ms(text)
     except InvalidDate as exc:

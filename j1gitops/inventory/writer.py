@@ -29,6 +29,7 @@ from typing import IO, Any
 
 from j1gitops.bulkmatch import all_match, lines_pattern
 from j1gitops.errors import UsageError
+from j1gitops.inventory.yamlload import MAX_EXACT_INTEGER
 
 INDENT = "  "
 ITEM_INDENT = INDENT * 3  # list items under a property of a top-level object
@@ -45,7 +46,7 @@ _RESOLVED = re.compile(
     ~ | null | Null | NULL
     | [-+]?0b[0-1_]+
     | [-+]?0o?[0-7_]+
-    | [-+]?(?:0|[1-9][0-9_]*)
+    | [-+]?[0-9][0-9_]*
     | [-+]?0x[0-9a-fA-F_]+
     | [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?
     | [-+]?(?:[0-9][0-9_]*)?\.[0-9._]*(?:[eE][-+]?[0-9]+)?
@@ -164,6 +165,10 @@ def _format_float(value: float) -> str:
         return ".nan"
     if math.isinf(value):
         return ".inf" if value > 0 else "-.inf"
+    # J1 stores JSON numbers, in which 12.0 is 12, and the loader warns when a
+    # float's text would change that way.
+    if value.is_integer() and abs(value) <= MAX_EXACT_INTEGER:
+        return str(int(value))
     return repr(value)
 
 
