@@ -119,7 +119,7 @@ def test_classify_for_a_chosen_class(cli, tmp_path):
     assert "Columns as properties of Host:" in result.stdout
     unknown = cli("classify", "laptops.csv", "--class", "Laptop", cwd=tmp_path)
     assert unknown.exit_code == 1
-    assert "unknown --class 'Laptop'" in unknown.stderr
+    assert "--class: unknown class 'Laptop'" in unknown.stderr
 
 
 def test_classify_several_classes(cli, tmp_path):
@@ -151,7 +151,7 @@ def test_classify_unknown_class_in_list(cli, tmp_path):
     (tmp_path / "laptops.csv").write_text(LAPTOPS)
     result = cli("classify", "laptops.csv", "--class", "Device,Hots", cwd=tmp_path)
     assert result.exit_code == 1
-    assert "unknown --class 'Hots'; did you mean 'Host'?" in result.stderr
+    assert "--class: unknown class 'Hots'; did you mean 'Host'?" in result.stderr
     empty = cli("classify", "laptops.csv", "--class", " , ", cwd=tmp_path)
     assert empty.exit_code == 1
     assert "invalid --class ' , '" in empty.stderr
@@ -194,3 +194,52 @@ def test_no_matching_class_is_an_error(cli, tmp_path):
     assert not (tmp_path / "m.yaml").exists()
     forced = cli("classify", "n.csv", "--class", "Device", cwd=tmp_path)
     assert forced.exit_code == 0, forced.stderr
+
+
+J1_FORMAT = """\
+Host Name,_class,_key,_id,owner
+web01,Device,device-000001,x,a@example.com
+web02,Device,device-000002,y,b@example.com
+"""
+
+
+def test_classify_j1_format_file(cli, tmp_path):
+    (tmp_path / "j1.csv").write_text(J1_FORMAT)
+    result = cli("classify", "j1.csv", "-o", "m.yaml", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert "  _key       -> J1's own _key column, imported as it is" in result.stdout
+    assert "  _id        -> J1 metadata, which import skips" in result.stdout
+    assert "Key: the file's _key column" in result.stdout
+    mapping = yaml.safe_load((tmp_path / "m.yaml").read_text())
+    assert "class" not in mapping
+    assert "key" not in mapping
+    assert all(not column.startswith("_") for column in mapping["properties"])
+
+    imported = cli("import", "csv", "j1.csv", "--mapping", "m.yaml", cwd=tmp_path)
+    assert imported.exit_code == 0, imported.stderr
+    first = yaml.safe_load(imported.stdout)["entities"][0]
+    assert (first["_key"], first["_class"]) == ("device-000001", "Device")
+
+
+def test_classify_output_is_not_the_input(cli, tmp_path):
+    (tmp_path / "laptops.csv").write_text(LAPTOPS)
+    result = cli("classify", "laptops.csv", "-o", "./laptops.csv", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert "-o ./laptops.csv is the file being read" in result.stderr
+    assert (tmp_path / "laptops.csv").read_text() == LAPTOPS
+
+
+def test_mapping_class_forms(cli, tmp_path):
+    (tmp_path / "laptops.csv").write_text(LAPTOPS)
+    (tmp_path / "m.yaml").write_text(
+        "class: 'Device, Host,Device'\ntype: acme_laptop\nkey: '{Serial Number}'\n"
+        "unmapped: drop\nset: {name: x, displayName: x}\n"
+    )
+    result = cli("import", "csv", "laptops.csv", "--mapping", "m.yaml", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    entity = yaml.safe_load(result.stdout)["entities"][0]
+    assert entity["_class"] == ["Device", "Host"]
+
+    verb = cli("classify", "laptops.csv", "--class", "OWNS", cwd=tmp_path)
+    assert verb.exit_code == 1
+    assert "OWNS is a relationship verb, not an entity class" in verb.stderr

@@ -13,7 +13,7 @@ import yaml
 from gitrepo import git
 
 from j1gitops.config import DeleteGuard
-from j1gitops.plan.guards import check_guards, strictest_limits
+from j1gitops.plan.guards import Limits, check_guards, strictest_limits
 from j1gitops.plan.model import Action, Change, Kind, Plan
 from j1gitops.store.sqlite import Store
 
@@ -144,11 +144,96 @@ def test_raised_limits_wait_for_merge(cli, repo):
     write_policies(repo, [1, 2, 3, 4, 5, 6, 7], protected={3})
     result = cli("plan", cwd=repo)
     assert result.exit_code == 4
-    assert "(30%), more than the limit of 25% (deletes.max_percent)" in result.stderr
+    assert (
+        "(30%), more than the limit of 25% (deletes.max_percent at HEAD; a limit "
+        "raised in this change applies once it is merged)"
+    ) in result.stderr
 
     git(repo, "commit", "-q", "-am", "raise the limit")
     merged = cli("plan", "--detailed-exitcode", cwd=repo)
     assert merged.exit_code == 2, merged.stderr
+
+
+def test_removed_config_keeps_base_limits(cli, repo):
+    write_policies(repo, [1, 2, 3, 4, 5, 6, 7], protected={3})
+    git(repo, "checkout", "-q", "-b", "pr")
+    git(repo, "mv", "j1gitops.yaml", "old.yaml")
+    git(repo, "commit", "-q", "-am", "rename the config, delete three policies")
+    (repo / "old.yaml").write_text(f"scope: {SCOPE}\ndeletes: {{max_percent: 99}}\n")
+    result = cli("plan", "--base-ref", "main", "--config", "old.yaml", cwd=repo)
+    assert result.exit_code == 4, result.stdout
+    assert "more than the limit of 25% (deletes.max_percent at main" in result.stderr
+
+
+def test_deleted_config_keeps_base_limits(cli, tmp_path):
+    (tmp_path / "j1gitops.yaml").write_text("deletes: {max_count: 1}\n")
+    write_policies(tmp_path, range(1, 11))
+    git(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / ".gitignore").write_text(".j1gitops/\n")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "policies, at most one delete")
+    assert cli("apply", "--auto-approve", cwd=tmp_path).exit_code == 0
+    git(tmp_path, "rm", "-q", "j1gitops.yaml")
+    write_policies(tmp_path, range(1, 9))
+    git(tmp_path, "commit", "-q", "-am", "drop the config and two policies")
+    result = cli("plan", "--base-ref", "HEAD~1", cwd=tmp_path)
+    assert result.exit_code == 4
+    assert "more than the limit of 1 (deletes.max_count at HEAD~1" in result.stderr
+
+
+def test_config_added_in_change_keeps_default(cli, repo):
+    (repo / "j1gitops.yaml").unlink()
+    git(repo, "commit", "-q", "-am", "no config: the default limits")
+    write_config(repo, "deletes:\n  max_percent: 100\n")
+    write_policies(repo, [1, 2, 3, 4, 5, 6, 7], protected={3})
+    result = cli("plan", cwd=repo)
+    assert result.exit_code == 4
+    assert "more than the limit of 20% (deletes.max_percent at HEAD" in result.stderr
+
+
+def test_invalid_base_config_warns_and_defaults(cli, repo):
+    (repo / "j1gitops.yaml").write_text(f"scope: {SCOPE}\nfuture_key: 1\n")
+    git(repo, "commit", "-q", "-am", "a config for a newer version")
+    write_config(repo, "deletes:\n  max_percent: 100\n")
+    write_policies(repo, [1, 2, 3, 4, 5, 6, 7], protected={3})
+    result = cli("plan", cwd=repo)
+    assert result.exit_code == 4
+    assert result.stderr.startswith(
+        "warning: the config at the base revision is invalid"
+    )
+    assert "more than the limit of 20% (deletes.max_percent at HEAD" in result.stderr
+
+
+def test_pathspec_magic_cannot_hide_markers(cli, repo):
+    git(repo, "checkout", "-q", "-b", "pr")
+    write_policies(repo, [n for n in range(1, 11) if n != 3])
+    magic = repo / ":(exclude)inventory"
+    magic.mkdir()
+    (magic / "x.yaml").write_text("entities: []\n")
+    write_config(repo, 'inventory: [inventory, ":(exclude)inventory"]\n')
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "hide the markers")
+    result = cli("plan", "--base-ref", "main", cwd=repo)
+    assert result.exit_code == 4
+    assert "protected entity acme_policy 'policy:test-03'" in result.stderr
+
+
+def test_moved_inventory_without_config_keeps_markers(cli, tmp_path):
+    (tmp_path / "j1gitops.yaml").write_text("inventory: [assets]\n")
+    write_policies(tmp_path, range(1, 4), protected={3})
+    (tmp_path / "inventory").rename(tmp_path / "assets")
+    git(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / ".gitignore").write_text(".j1gitops/\n")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "policies in assets/")
+    assert cli("apply", "--auto-approve", cwd=tmp_path).exit_code == 0
+    git(tmp_path, "mv", "assets", "inventory")
+    git(tmp_path, "rm", "-q", "j1gitops.yaml")
+    write_policies(tmp_path, [1, 2])
+    git(tmp_path, "commit", "-q", "-am", "move, drop the config and policy 3")
+    result = cli("plan", "--base-ref", "HEAD~1", cwd=tmp_path)
+    assert result.exit_code == 4
+    assert "protected entity acme_policy 'policy:test-03'" in result.stderr
 
 
 def test_default_limit_is_twenty_percent(cli, repo):
@@ -198,18 +283,22 @@ def test_unknown_base_ref(cli, repo):
 @pytest.mark.parametrize(
     ("current", "base", "expected"),
     [
-        (DeleteGuard(), None, DeleteGuard(max_percent=20.0)),
-        (DeleteGuard(max_percent=50), DeleteGuard(), DeleteGuard(max_percent=20.0)),
-        (DeleteGuard(max_percent=5), DeleteGuard(), DeleteGuard(max_percent=5)),
+        (DeleteGuard(), None, Limits(max_percent=20.0)),
+        (
+            DeleteGuard(max_percent=50),
+            DeleteGuard(),
+            Limits(max_percent=20.0, from_base=frozenset({"max_percent"})),
+        ),
+        (DeleteGuard(max_percent=5), DeleteGuard(), Limits(max_percent=5)),
         (
             DeleteGuard(max_count=10),
             DeleteGuard(max_percent=30),
-            DeleteGuard(max_count=10, max_percent=30),
+            Limits(max_count=10, max_percent=30, from_base=frozenset({"max_percent"})),
         ),
         (
             DeleteGuard(max_count=10, max_percent=40),
             DeleteGuard(max_count=3, max_percent=50),
-            DeleteGuard(max_count=3, max_percent=40),
+            Limits(max_count=3, max_percent=40, from_base=frozenset({"max_count"})),
         ),
     ],
 )

@@ -327,7 +327,7 @@ def test_j1_relationship_csv(cli, tmp_path):
     assert relationship["weight"] == 2
     assert (
         "from rels.csv" in result.stderr
-        and "0 entities and 1 relationships" in result.stderr
+        and "0 entities and 1 relationship from" in result.stderr
     )
 
 
@@ -565,3 +565,14 @@ def test_encoding_that_is_not_text(cli, tmp_path):
         "Error: invalid encoding 'rot13': it is not a text encoding; use one such as "
         "utf-8, cp1252 or latin-1\n"
     )
+
+
+def test_output_is_not_the_input(cli, tmp_path):
+    write(tmp_path, "laptops.csv", LAPTOPS)
+    result = import_csv(
+        cli, tmp_path, "laptops.csv", *DEVICE_OPTIONS, "--map", "owner_email=",
+        "-o", "laptops.csv",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "-o laptops.csv is the file being read" in result.stderr
+    assert (tmp_path / "laptops.csv").read_text() == LAPTOPS

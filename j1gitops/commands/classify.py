@@ -29,6 +29,7 @@ def run_classify(
     # These load the data-model schemas, so they are imported only when run.
     from j1gitops.importers.csvfile import read_csv
     from j1gitops.importers.jsonrecords import read_json_records
+    from j1gitops.importers.output import check_not_source
     from j1gitops.importers.profile import profile_table
     from j1gitops.importers.report import render_mapping, render_report
     from j1gitops.importers.starter import suggest
@@ -40,6 +41,7 @@ def run_classify(
         table = read_json_records(path, records, encoding)
     else:
         table = read_csv(path, delimiter, encoding)
+    check_not_source(output, path)
     profile = profile_table(table)
     if profile.rows == 0:
         raise UsageError(f"{path}: no rows to classify; the file has a header only")

@@ -76,10 +76,15 @@ def import_table(table: Table, mapping: Mapping, output: str | None) -> int:
 
 def report(counts: ImportCounts, source: str, output: str | None) -> None:
     print(
-        f"Imported {counts.entities} entities and {counts.relationships} "
-        f"relationships from {source} to {output or 'stdout'}.",
+        f"Imported {_count(counts.entities, 'entity', 'entities')} and "
+        f"{_count(counts.relationships, 'relationship', 'relationships')} from "
+        f"{source} to {output or 'stdout'}.",
         file=sys.stderr,
     )
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
 
 
 def run_import_csv(options: ImportOptions) -> int:

@@ -61,6 +61,8 @@ def check_classes(
             continue
         hint = schemas.closest_name(name, schemas.class_names())
         suggestion = f"did you mean {hint!r}? " if hint else ""
+        if name.upper() in schemas.verbs():
+            suggestion = f"{name} is a relationship verb, not an entity class; "
         raise error(
             f"{where}: unknown class {name!r}; {suggestion}run 'j1gitops schemas' "
             "for the list of classes"

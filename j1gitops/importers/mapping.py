@@ -4,7 +4,7 @@ A mapping comes from a YAML file (``--mapping``), from command-line options, or
 both. An option overrides the file's value, and each ``--map`` or ``--set`` adds
 or replaces one entry of the file. The file's keys:
 
-    class: Device               # a class, or a list of classes
+    class: Device               # a class, or a list (or "Device,Host")
     type: acme_laptop           # the entities' _type
     key: "laptop-{serial}"      # a column, or a pattern of {column} names
     delimiter: ";"              # CSV: sniffed when absent
@@ -164,12 +164,16 @@ def _read_classes(reader: _FileReader, document: dict) -> tuple[str, ...] | None
     value = document.get("class")
     if value is None:
         return None
-    values = value if isinstance(value, list) else [value]
+    if isinstance(value, str):
+        # "Device,Host" reads as --class does.
+        values = [part.strip() for part in value.split(",")]
+    else:
+        values = value if isinstance(value, list) else [value]
     if not values or not all(isinstance(item, str) and item for item in values):
         reader.fail(
             document, "class", f"'class' must be a class or a list, found {value!r}"
         )
-    return tuple(values)
+    return tuple(dict.fromkeys(values))
 
 
 def _read_properties(reader: _FileReader, document: dict) -> dict[str, str | None]:
@@ -260,7 +264,7 @@ def apply_options(mapping: Mapping, **options: Any) -> Mapping:
     """
     if options.get("classes"):
         mapping.classes = tuple(
-            c.strip() for c in options["classes"].split(",") if c.strip()
+            dict.fromkeys(c.strip() for c in options["classes"].split(",") if c.strip())
         )
     for name in ("type", "key", "delimiter", "encoding", "records", "list_separator"):
         if options.get(name) is not None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from io import StringIO
 from typing import IO, Protocol
 
-from j1gitops.errors import LoadError
+from j1gitops.errors import LoadError, UsageError
 from j1gitops.inventory.writer import UnwritableValue, atomic_output, write_document
 
 
@@ -27,9 +28,25 @@ class ImportCounts:
     relationships: int
 
 
+def check_not_source(output: str | None, source: str, option: str = "-o") -> None:
+    """Raise UsageError when ``output`` is the file being read."""
+    if output is None or not os.path.exists(output):
+        return
+    try:
+        same = os.path.samefile(output, source)
+    except OSError:
+        return
+    if same:
+        raise UsageError(
+            f"{option} {output} is the file being read; write to another file, "
+            "such as inventory/imported.yaml"
+        )
+
+
 def write_import(importer: Importer, output: str | None, source: str) -> ImportCounts:
     """Write the importer's entities and relationships to ``output`` (stdout when
     None). Nothing is written when reading fails or no row is valid."""
+    check_not_source(output, source)
     if output is None:
         buffer = StringIO()
         counts = _write(importer, buffer, source)

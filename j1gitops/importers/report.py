@@ -9,6 +9,7 @@ from j1gitops.importers.starter import Suggestion
 from j1gitops.inventory.writer import format_scalar
 
 NAME_PROPERTIES = ("name", "displayName")
+IDENTITY_COLUMNS = ("_key", "_type", "_class")
 
 
 def render_report(suggestion: Suggestion) -> str:
@@ -23,7 +24,7 @@ def render_report(suggestion: Suggestion) -> str:
     ]
     for rank, score in enumerate(suggestion.ranking, start=1):
         lines.append(
-            f"  {rank}. {score.name:<22} score {score.score:>5}  "
+            f"  {rank}. {score.name:<22} score {score.score:5.2f}  "
             f"({len(score.matches)} of {len(profile.columns)} columns match)"
         )
     lines += ["", f"Columns as properties of {suggestion.chosen.name}:"]
@@ -47,6 +48,10 @@ def _column_lines(suggestion: Suggestion) -> list[str]:
 def _column_note(
     suggestion: Suggestion, match: ColumnMatch | None, ref: Reference | None, name: str
 ) -> str:
+    if name in IDENTITY_COLUMNS:
+        return f"J1's own {name} column, imported as it is"
+    if name.startswith("_"):
+        return "J1 metadata, which import skips"
     other = (
         f"the key of another entity: {_reference_text(ref, suggestion)}" if ref else ""
     )
@@ -90,7 +95,15 @@ def _gap_lines(suggestion: Suggestion) -> list[str]:
     if chosen.nullable_missing:
         nullable = ", ".join(chosen.nullable_missing)
         lines.append(f"Required but nullable, so they may be left out: {nullable}")
-    if suggestion.key is None:
+    own = _identity_columns(suggestion)
+    if "_class" in own:
+        lines.append(
+            "Classes: the file's _class column sets each row's classes, so those "
+            "above only suggest property names"
+        )
+    if "_key" in own:
+        lines.append("Key: the file's _key column")
+    elif suggestion.key is None:
         lines.append(
             "Key: no column is filled and unique in every row; write a pattern of "
             "several columns"
@@ -108,17 +121,28 @@ def render_mapping(
     """Return the starter mapping file, with comments for review; ``records`` is
     the dotted path of a JSON file's records."""
     chosen = suggestion.chosen
+    own = _identity_columns(suggestion)
     lines = [
         f"# Starter mapping for {suggestion.profile.path}, from 'j1gitops classify'.",
         "# Review every line, then run:",
         f"#   {import_command}",
-        f"class: {_classes_text(chosen.classes)}",
-        f"type: {format_scalar(suggestion.type)}  # J1 names types "
-        "vendor_resource, such as acme_laptop",
     ]
+    if "_class" in own:
+        lines.append("# class: the file's _class column")
+    else:
+        lines.append(f"class: {_classes_text(chosen.classes)}")
+    if "_type" in own:
+        lines.append("# type: the file's _type column")
+    else:
+        lines.append(
+            f"type: {format_scalar(suggestion.type)}  # J1 names types "
+            "vendor_resource, such as acme_laptop"
+        )
     if records:
         lines.append(f"records: {format_scalar(records)}")
-    if suggestion.key_pattern and _importable(suggestion.key_pattern):
+    if "_key" in own:
+        lines.append("# key: the file's _key column")
+    elif suggestion.key_pattern and _importable(suggestion.key_pattern):
         lines.append(f"key: {format_scalar(suggestion.key_pattern)}")
     elif suggestion.key_pattern:
         lines.append(f"# key: {format_scalar(suggestion.key_pattern)}  {_UNUSABLE}")
@@ -133,6 +157,12 @@ def render_mapping(
     return "\n".join(lines) + "\n"
 
 
+def _identity_columns(suggestion: Suggestion) -> set[str]:
+    """Return the _key, _type and _class columns of a file in J1's CSV format."""
+    names = {column.name for column in suggestion.profile.columns}
+    return names & set(IDENTITY_COLUMNS)
+
+
 def _classes_text(classes: tuple[str, ...]) -> str:
     if len(classes) == 1:
         return format_scalar(classes[0])
@@ -144,6 +174,8 @@ def _property_lines(suggestion: Suggestion) -> list[str]:
     references = {ref.column for ref in suggestion.references if ref.verb}
     lines = ["properties:"]
     for column in suggestion.profile.columns:
+        if column.name.startswith("_"):
+            continue  # J1's own columns and metadata, which import reads itself
         name = format_scalar(column.name)
         if column.name in matches:
             lines.append(f"  {name}: {format_scalar(matches[column.name])}")

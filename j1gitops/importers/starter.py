@@ -7,10 +7,10 @@ import re
 from dataclasses import dataclass
 
 from j1gitops.errors import UsageError
-from j1gitops.importers import classify, datamodel
+from j1gitops.importers import classify
 from j1gitops.importers.classify import ClassScore, Reference
+from j1gitops.importers.entities import check_classes
 from j1gitops.importers.profile import TableProfile
-from j1gitops.validation import schemas
 
 MIN_KEY_LENGTH = 10  # GraphObject's _key minLength in the data model
 NAME_SOURCES = ("displayName", "hostname", "username", "email", "serial", "title")
@@ -68,11 +68,7 @@ def parse_classes(text: str) -> tuple[str, ...]:
     )
     if not classes:
         raise UsageError(f"invalid --class {text!r}; give a class such as Device")
-    for name in classes:
-        if not datamodel.is_known_class(name):
-            hint = schemas.closest_name(name, schemas.class_names())
-            extra = f"; did you mean {hint!r}?" if hint else ""
-            raise UsageError(f"unknown --class {name!r}{extra}")
+    check_classes(classes, "--class")
     return classes
 
 

@@ -391,9 +391,15 @@ def atomic_output(path: str) -> Iterator[IO[str]]:
     mode = stat.S_IMODE(status.st_mode) if status else 0o666 & ~_umask()
     folder = os.path.dirname(os.path.abspath(target))
     os.makedirs(folder, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=folder
-    )
+    try:
+        descriptor, temporary = tempfile.mkstemp(
+            prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=folder
+        )
+    except OSError as exc:
+        raise OutputPathError(
+            f"cannot write {path}: {exc.strerror} (in folder {folder}); "
+            "write to a folder where files can be created"
+        ) from None
     try:
         os.fchmod(descriptor, mode)
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:

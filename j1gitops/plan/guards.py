@@ -27,7 +27,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, replace
 
-from j1gitops.config import Config, DeleteGuard, load_config
+from j1gitops.config import CONFIG_FILE, Config, DeleteGuard, load_config
 from j1gitops.errors import ConfigError
 from j1gitops.inventory.model import Inventory
 from j1gitops.inventory.reader import read_inventory
@@ -60,10 +60,16 @@ def protected_entities(inventory: Inventory, revision: str | None = None) -> dic
 @dataclass(frozen=True)
 class BaseRevision:
     """The state that the guards read at the git base revision: its protected
-    entities, and its delete limits (None when its config could not be read)."""
+    entities, its delete limits (None outside git), and what could not be read.
+    """
 
     protected: dict
     deletes: DeleteGuard | None = None
+    # A warning for each part read with defaults in its place.
+    warnings: tuple[str, ...] = ()
+    # Set when the inventory at the revision could not be listed, so that its
+    # protected entities are unknown.
+    unreadable: str | None = None
 
 
 def read_base_revision(config: Config, paths: list[str], revision: str) -> BaseRevision:
@@ -71,8 +77,10 @@ def read_base_revision(config: Config, paths: list[str], revision: str) -> BaseR
 
     The revision's inventory files, config file and data files are written to a
     temporary folder, and templates there are rendered with that config's
-    ``vars`` and ``data``. When the config file is missing or invalid at the
-    revision, the working tree's config is used with the revision's data files.
+    ``vars`` and ``data``. The config is looked for at the working tree's config
+    path and at ``j1gitops.yaml``, so that removing or renaming it in the change
+    does not hide it. A revision without a config had the default limits and
+    inventory path; an invalid one gives the default limits with a warning.
     Returns no protected entities outside a git work tree or when the revision
     does not exist. Files that failed to load at that revision protect nothing.
     """
@@ -85,52 +93,71 @@ def read_base_revision(config: Config, paths: list[str], revision: str) -> BaseR
     commit = commit.strip()
     prefix = (git_output(root, "rev-parse", "--show-prefix") or "").strip()
     with tempfile.TemporaryDirectory(prefix="j1gitops-base-") as folder:
-        base_config, own = _config_at(config, root, commit, prefix, folder)
-        deletes = base_config.deletes if own else None
+        base_config, warnings = _config_at(config, root, commit, prefix, folder)
+        base_config = replace(base_config, root=folder)
         # The revision's own inventory paths count too, so that moving the
         # inventory (or planning another path) cannot drop its markers.
         paths = _relative_paths(
             root, list(dict.fromkeys(paths + base_config.inventory))
         )
-        if not paths:
-            return BaseRevision({}, deletes)
-        for name in _tree_names(root, commit, paths):
+        names = _tree_names(root, commit, paths) if paths else []
+        if names is None:
+            unreadable = f"git could not list {', '.join(paths)} at {revision}"
+            return BaseRevision({}, base_config.deletes, warnings, unreadable)
+        for name in names:
             _export_blob(root, commit, name, prefix, folder)
         # NOTE: a file that fails to load at the revision protects nothing; CI
         # validates every revision before it merges, so this should be rare.
         for path in _relative_paths(root, list(base_config.data.values())):
-            for name in _tree_names(root, commit, [path]):
+            for name in _tree_names(root, commit, [path]) or []:
                 _export_blob(root, commit, name, prefix, folder)
         read = read_inventory(
             paths, root=folder, render_template=template_renderer(base_config)
         )
-    return BaseRevision(protected_entities(read.inventory, revision), deletes)
+    protected = protected_entities(read.inventory, revision)
+    return BaseRevision(protected, base_config.deletes, warnings)
 
 
-def _tree_names(root: str, commit: str, paths: list[str]) -> list[str]:
-    """Return the repository paths of the files under ``paths`` in ``commit``."""
+def _tree_names(root: str, commit: str, paths: list[str]) -> list[str] | None:
+    """Return the repository paths of the files under ``paths`` in ``commit``,
+    or None when git fails. Paths are literal, never git pathspec magic."""
     listing = git_output(
-        root, "ls-tree", "-r", "-z", "--full-name", "--name-only", commit, "--", *paths
-    )
-    return [name for name in (listing or "").split("\0") if name]
+        root, "--literal-pathspecs", "ls-tree", "-r", "-z", "--full-name",
+        "--name-only", commit, "--", *paths,
+    )  # fmt: skip
+    if listing is None:
+        return None
+    return [name for name in listing.split("\0") if name]
 
 
 def _config_at(
     config: Config, root: str, commit: str, prefix: str, folder: str
-) -> tuple[Config, bool]:
-    """Return the config as of ``commit``, with ``folder`` as its root, and
-    whether it was read at ``commit`` (else it is the working tree's)."""
+) -> tuple[Config, tuple[str, ...]]:
+    """Return the config as of ``commit``, read from files under ``folder``,
+    and any warning about it.
+
+    The working tree's ``vars`` and ``data`` stand in for those of an invalid
+    config, so that templates at the revision still render.
+    """
+    candidates = [CONFIG_FILE]
     if config.path is not None:
-        relative = os.path.relpath(os.path.abspath(config.path), os.path.abspath(root))
-        for name in _tree_names(root, commit, [relative]):
+        working = os.path.abspath(config.path)
+        candidates.insert(0, os.path.relpath(working, os.path.abspath(root)))
+    for relative in dict.fromkeys(os.path.normpath(path) for path in candidates):
+        names = _tree_names(root, commit, [relative]) or []
+        if not names:
+            continue
+        for name in names:
             _export_blob(root, commit, name, prefix, folder)
-        exported = os.path.join(folder, relative)
-        if os.path.isfile(exported):
-            try:
-                return replace(load_config(exported), root=folder), True
-            except ConfigError:
-                pass
-    return replace(config, root=folder), False
+        try:
+            return load_config(os.path.join(folder, relative)), ()
+        except ConfigError as exc:
+            warning = (
+                f"the config at the base revision is invalid ({exc}), so the "
+                "default delete limits stand in for its own"
+            )
+            return replace(config, deletes=DeleteGuard()), (warning,)
+    return Config(), ()
 
 
 def _relative_paths(root: str, paths: list[str]) -> list[str]:
@@ -183,19 +210,40 @@ def effective_limits(limits: DeleteGuard) -> DeleteGuard:
     return limits
 
 
-def strictest_limits(current: DeleteGuard, base: DeleteGuard | None) -> DeleteGuard:
+@dataclass(frozen=True)
+class Limits:
+    """The delete limits that a plan is held to, and where each comes from."""
+
+    max_count: int | None = None
+    max_percent: float | None = None
+    # The limits that the base revision sets lower than the working tree does.
+    from_base: frozenset[str] = frozenset()
+    revision: str = ""
+
+
+def strictest_limits(
+    current: DeleteGuard, base: DeleteGuard | None, revision: str = ""
+) -> Limits:
     """Return the lower of each limit of the working tree and the base revision.
 
     Each side gets the default first. When one side leaves a limit out, the
     other side's value applies.
     """
+    mine = effective_limits(current)
     if base is None:
-        return effective_limits(current)
-    mine, theirs = effective_limits(current), effective_limits(base)
-    return DeleteGuard(
-        max_count=_lower(mine.max_count, theirs.max_count),
-        max_percent=_lower(mine.max_percent, theirs.max_percent),
-    )
+        return Limits(mine.max_count, mine.max_percent)
+    theirs = effective_limits(base)
+    count = _lower(mine.max_count, theirs.max_count)
+    percent = _lower(mine.max_percent, theirs.max_percent)
+    from_base = {
+        name
+        for name, applied, own in (
+            ("max_count", count, mine.max_count),
+            ("max_percent", percent, mine.max_percent),
+        )
+        if applied is not None and applied != own
+    }
+    return Limits(count, percent, frozenset(from_base), revision)
 
 
 def _lower(first: float | None, second: float | None) -> float | None:
@@ -206,7 +254,7 @@ def _lower(first: float | None, second: float | None) -> float | None:
 
 def check_guards(
     plan: Plan,
-    limits: DeleteGuard,
+    limits: DeleteGuard | Limits,
     desired_objects: int,
     *,
     allow_deletes: bool = False,
@@ -221,7 +269,9 @@ def check_guards(
             violations.append(_empty_violation(plan))
         return violations
     if not allow_deletes:
-        violations += _limit_violations(plan, effective_limits(limits), live_objects)
+        if isinstance(limits, DeleteGuard):
+            limits = strictest_limits(limits, None)
+        violations += _limit_violations(plan, limits, live_objects)
     return violations
 
 
@@ -251,7 +301,7 @@ def _empty_violation(plan: Plan) -> Violation:
     )
 
 
-def _limit_violations(plan: Plan, limits: DeleteGuard, live_objects: int) -> list:
+def _limit_violations(plan: Plan, limits: Limits, live_objects: int) -> list:
     deletes = plan.counts().delete
     if deletes == 0:
         return []
@@ -261,8 +311,8 @@ def _limit_violations(plan: Plan, limits: DeleteGuard, live_objects: int) -> lis
             Violation(
                 "max-count",
                 f"the plan deletes {deletes} objects, more than the limit of "
-                f"{limits.max_count} (deletes.max_count); review the deletes and pass "
-                "--allow-deletes if they are intended",
+                f"{limits.max_count} ({_limit_name(limits, 'max_count')}); review "
+                "the deletes and pass --allow-deletes if they are intended",
             )
         )
     percent = 100.0 * deletes / live_objects
@@ -272,8 +322,27 @@ def _limit_violations(plan: Plan, limits: DeleteGuard, live_objects: int) -> lis
                 "max-percent",
                 f"the plan deletes {deletes} of the {live_objects} objects in scope "
                 f"{plan.scope!r} ({percent:.0f}%), more than the limit of "
-                f"{limits.max_percent:g}% (deletes.max_percent); review the deletes "
-                "and pass --allow-deletes if they are intended",
+                f"{limits.max_percent:g}% ({_limit_name(limits, 'max_percent')}); "
+                "review the deletes and pass --allow-deletes if they are intended",
             )
         )
     return violations
+
+
+def _limit_name(limits: Limits, name: str) -> str:
+    if name not in limits.from_base:
+        return f"deletes.{name}"
+    return (
+        f"deletes.{name} at {limits.revision}; a limit raised in this change "
+        "applies once it is merged"
+    )
+
+
+def unreadable_violation(reason: str) -> Violation:
+    """Return the guard that fires when the base revision's inventory cannot be
+    read, because its protected entities are then unknown."""
+    return Violation(
+        "protected",
+        f"{reason}, so the protected entities there are unknown; check the "
+        "inventory paths in j1gitops.yaml, or pass another --base-ref",
+    )
