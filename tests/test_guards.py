@@ -441,3 +441,19 @@ def test_protected_survives_an_empty_path_argument(cli, repo):
     assert result.exit_code == 4
     assert "protected entity acme_policy 'policy:test-03'" in result.stderr
     assert live_count(repo) == 10
+
+
+def test_broken_base_file_naming_entity_blocks(cli, repo):
+    git(repo, "checkout", "-q", "-b", "broken")
+    text = (repo / "inventory/policies.yaml").read_text()
+    (repo / "inventory/policies.yaml").write_text(text + "  - [unclosed\n")
+    git(repo, "commit", "-q", "-am", "a file that fails to load")
+    git(repo, "checkout", "-q", "-b", "pr")
+    write_policies(repo, [n for n in range(1, 11) if n != 3])
+    git(repo, "commit", "-q", "-am", "fix the file and remove policy 3")
+    result = cli("plan", "--base-ref", "broken", cwd=repo)
+    assert result.exit_code == 4
+    assert (
+        "inventory/policies.yaml failed to load at broken and names the deleted "
+        "entity acme_policy 'policy:test-03', so whether it is protected is unknown"
+    ) in result.stderr

@@ -32,6 +32,7 @@ from j1gitops.plan.guards import (
     protected_entities,
     read_base_revision,
     strictest_limits,
+    unread_violations,
     unreadable_violation,
 )
 from j1gitops.plan.model import Plan
@@ -171,19 +172,22 @@ def _check_base_ref(config: Config, base_ref: str | None) -> None:
 def _run_guards(config, checked, plan: Plan, desired, options) -> list[Violation]:
     protected = protected_entities(checked.inventory)
     limits = strictest_limits(config.deletes, None)
-    unreadable = []
+    base = None
     if plan.counts().delete:
         paths = options.paths or config.inventory
         revision = options.base_ref or DEFAULT_BASE_REF
         base = read_base_revision(config, paths, revision)
         for warning in base.warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        if base.unreadable is not None:
-            unreadable.append(unreadable_violation(base.unreadable))
         protected = {**base.protected, **protected}
         limits = strictest_limits(config.deletes, base.deletes, revision)
     mark_protected(plan, protected)
-    return unreadable + check_guards(
+    violations = []
+    if base is not None and base.unreadable is not None:
+        violations.append(unreadable_violation(base.unreadable))
+    if base is not None:
+        violations += unread_violations(plan, base.unread_files, revision)
+    return violations + check_guards(
         plan,
         limits,
         len(desired.entities) + len(desired.relationships),

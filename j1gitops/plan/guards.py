@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from j1gitops.config import CONFIG_FILE, Config, DeleteGuard, load_config
 from j1gitops.errors import ConfigError
@@ -70,6 +70,9 @@ class BaseRevision:
     # Set when the inventory at the revision could not be listed, so that its
     # protected entities are unknown.
     unreadable: str | None = None
+    # The text of each file that failed to load at the revision and mentions
+    # the protect marker, by path: any entity it names may be protected.
+    unread_files: dict[str, str] = field(default_factory=dict)
 
 
 def read_base_revision(config: Config, paths: list[str], revision: str) -> BaseRevision:
@@ -106,16 +109,34 @@ def read_base_revision(config: Config, paths: list[str], revision: str) -> BaseR
             return BaseRevision({}, base_config.deletes, warnings, unreadable)
         for name in names:
             _export_blob(root, commit, name, prefix, folder)
-        # NOTE: a file that fails to load at the revision protects nothing; CI
-        # validates every revision before it merges, so this should be rare.
         for path in _relative_paths(root, list(base_config.data.values())):
             for name in _tree_names(root, commit, [path]) or []:
                 _export_blob(root, commit, name, prefix, folder)
         read = read_inventory(
             paths, root=folder, render_template=template_renderer(base_config)
         )
+        unread = _marked_texts(folder, read.failed_files)
     protected = protected_entities(read.inventory, revision)
-    return BaseRevision(protected, base_config.deletes, warnings)
+    return BaseRevision(protected, base_config.deletes, warnings, None, unread)
+
+
+def _marked_texts(folder: str, paths: list[str]) -> dict[str, str]:
+    """Return the text of each file that mentions the protect marker."""
+    # NOTE: a template that failed to render names its entities' keys only in
+    # its data files, so its markers stay unknown; CI validates every revision
+    # before it merges, so a file that fails at the base should be rare.
+    texts = {}
+    for path in paths:
+        try:
+            with open(
+                os.path.join(folder, path), encoding="utf-8", errors="replace"
+            ) as handle:
+                text = handle.read()
+        except OSError:
+            continue
+        if "protect" in text:
+            texts[path] = text
+    return texts
 
 
 def _tree_names(root: str, commit: str, paths: list[str]) -> list[str] | None:
@@ -336,6 +357,30 @@ def _limit_name(limits: Limits, name: str) -> str:
         f"deletes.{name} at {limits.revision}; a limit raised in this change "
         "applies once it is merged"
     )
+
+
+def unread_violations(
+    plan: Plan, unread: dict[str, str], revision: str
+) -> list[Violation]:
+    """Return a guard for each deleted entity that a file named, which failed to
+    load at the base revision and mentions the protect marker."""
+    violations = []
+    for change in plan.by_action(Action.DELETE):
+        if change.kind is not Kind.ENTITY or change.protected:
+            continue
+        for path, text in unread.items():
+            if change.key in text:
+                violations.append(
+                    Violation(
+                        "protected",
+                        f"{path} failed to load at {revision} and names the "
+                        f"deleted entity {change.type} {change.key!r}, so whether "
+                        "it is protected is unknown; fix that file on the base "
+                        "branch first, then delete the entity",
+                    )
+                )
+                break
+    return violations
 
 
 def unreadable_violation(reason: str) -> Violation:
