@@ -33,7 +33,7 @@ _STRINGS_ONLY = {str}
 # Number and integer texts that YAML writes back unchanged once converted: no
 # sign on zero, no leading zeros and no trailing zeros after the point. At most
 # 15 digits and points keep a decimal within the 15 significant digits that a
-# float holds exactly, and an integer below 2**53. Zeros after "0." stop at
+# float stores exactly, and an integer below 2**53. Zeros after "0." stop at
 # three, because Python writes 0.00001 as 1e-05.
 _CANONICAL_INTEGER = r"(?:0|-?[1-9][0-9]{0,14})"
 _CANONICAL_NUMBER = (

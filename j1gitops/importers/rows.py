@@ -1,6 +1,6 @@
-"""The per-row steps the importers share: fill a pattern from a row, read and
-convert a field. This is the hot path of an import, so it avoids closures and
-caches conversions of repeated values."""
+"""The steps over rows that the importers share: a batch of rows that is cut
+short before its first bad row, patterns filled from one row or from a whole
+batch, and the conversion of one value, cached for repeated values."""
 
 from __future__ import annotations
 
