@@ -165,14 +165,19 @@ def test_removed_config_keeps_base_limits(cli, repo):
     assert "more than the limit of 25% (deletes.max_percent at main" in result.stderr
 
 
+def commit_and_apply(cli, folder: Path, message: str) -> None:
+    """Make ``folder`` a git repository on ``main``, commit it and apply it."""
+    git(folder, "init", "-q", "-b", "main")
+    (folder / ".gitignore").write_text(".j1gitops/\n")
+    git(folder, "add", ".")
+    git(folder, "commit", "-q", "-m", message)
+    assert cli("apply", "--auto-approve", cwd=folder).exit_code == 0
+
+
 def test_deleted_config_keeps_base_limits(cli, tmp_path):
     (tmp_path / "j1gitops.yaml").write_text("deletes: {max_count: 1}\n")
     write_policies(tmp_path, range(1, 11))
-    git(tmp_path, "init", "-q", "-b", "main")
-    (tmp_path / ".gitignore").write_text(".j1gitops/\n")
-    git(tmp_path, "add", ".")
-    git(tmp_path, "commit", "-q", "-m", "policies, at most one delete")
-    assert cli("apply", "--auto-approve", cwd=tmp_path).exit_code == 0
+    commit_and_apply(cli, tmp_path, "policies, at most one delete")
     git(tmp_path, "rm", "-q", "j1gitops.yaml")
     write_policies(tmp_path, range(1, 9))
     git(tmp_path, "commit", "-q", "-am", "drop the config and two policies")
@@ -222,11 +227,7 @@ def test_moved_inventory_without_config_keeps_markers(cli, tmp_path):
     (tmp_path / "j1gitops.yaml").write_text("inventory: [assets]\n")
     write_policies(tmp_path, range(1, 4), protected={3})
     (tmp_path / "inventory").rename(tmp_path / "assets")
-    git(tmp_path, "init", "-q", "-b", "main")
-    (tmp_path / ".gitignore").write_text(".j1gitops/\n")
-    git(tmp_path, "add", ".")
-    git(tmp_path, "commit", "-q", "-m", "policies in assets/")
-    assert cli("apply", "--auto-approve", cwd=tmp_path).exit_code == 0
+    commit_and_apply(cli, tmp_path, "policies in assets/")
     git(tmp_path, "mv", "assets", "inventory")
     git(tmp_path, "rm", "-q", "j1gitops.yaml")
     write_policies(tmp_path, [1, 2])

@@ -83,8 +83,8 @@ def report(counts: ImportCounts, source: str, output: str | None) -> None:
     )
 
 
-def _count(number: int, one: str, many: str) -> str:
-    return f"{number} {one if number == 1 else many}"
+def _count(number: int, singular: str, plural: str) -> str:
+    return f"{number} {singular if number == 1 else plural}"
 
 
 def run_import_csv(options: ImportOptions) -> int:

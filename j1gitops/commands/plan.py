@@ -183,9 +183,9 @@ def _run_guards(config, checked, plan: Plan, desired, options) -> list[Violation
         limits = strictest_limits(config.deletes, base.deletes, revision)
     mark_protected(plan, protected)
     violations = []
-    if base is not None and base.unreadable is not None:
-        violations.append(unreadable_violation(base.unreadable))
     if base is not None:
+        if base.unreadable is not None:
+            violations.append(unreadable_violation(base.unreadable))
         violations += unread_violations(plan, base.unread_files, revision)
     return violations + check_guards(
         plan,

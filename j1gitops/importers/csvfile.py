@@ -30,7 +30,7 @@ from j1gitops.importers.table import (
     Table,
     parse_header_name,
 )
-from j1gitops.inventory.yamlload import decode_text
+from j1gitops.inventory.yamlload import decode_text, encoding_of_mark
 
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -55,7 +55,7 @@ def decode(data: bytes, path: str, encoding: str | None) -> str:
     """Decode ``data``: by its byte-order mark when it has one, else as UTF-8
     unless ``encoding`` names another."""
     if encoding is None:
-        encoding = _encoding_of_mark(data)
+        encoding = encoding_of_mark(data)
     if encoding is None or encoding.lower() in UTF8_NAMES:
         if b"\x00" in data[:4096]:
             raise LoadError(
@@ -92,20 +92,6 @@ def decode(data: bytes, path: str, encoding: str | None) -> str:
             "file's real encoding with --encoding"
         ) from None
     return text.removeprefix("\ufeff")
-
-
-def _encoding_of_mark(data: bytes) -> str | None:
-    """Return the UTF-16 or UTF-32 codec that a byte-order mark names, if any."""
-    # The UTF-32 marks come first because UTF-32-LE's starts with UTF-16-LE's.
-    for mark, codec in (
-        (codecs.BOM_UTF32_LE, "utf-32"),
-        (codecs.BOM_UTF32_BE, "utf-32"),
-        (codecs.BOM_UTF16_LE, "utf-16"),
-        (codecs.BOM_UTF16_BE, "utf-16"),
-    ):
-        if data.startswith(mark):
-            return codec
-    return None
 
 
 def split_lines(text: str) -> Iterable[str]:
@@ -268,10 +254,10 @@ def _stripped(labels: list[str], records: list[list[str]]) -> RowBatch:
     rows (empty or spaces in every column)."""
     columns = [tuple(map(str.strip, column)) for column in zip(*records, strict=True)]
     if all("" in column for column in columns):
-        kept = [i for i, cells in enumerate(zip(*columns, strict=True)) if any(cells)]
-        if len(kept) < len(labels):
-            labels = [labels[i] for i in kept]
-            columns = [tuple(column[i] for i in kept) for column in columns]
+        filled = [i for i, cells in enumerate(zip(*columns, strict=True)) if any(cells)]
+        if len(filled) < len(labels):
+            labels = [labels[i] for i in filled]
+            columns = [tuple(column[i] for i in filled) for column in columns]
     return labels, columns
 
 

@@ -1,6 +1,8 @@
-"""The steps over rows that the importers share: a batch of rows that is cut
-short before its first bad row, patterns filled from one row or from a whole
-batch, and the conversion of one value, cached for repeated values."""
+"""The steps over rows that the importers share.
+
+A batch of rows is cut short before its first bad row. A pattern is filled from
+one row or from a whole batch. A value's conversion is cached when it repeats.
+"""
 
 from __future__ import annotations
 

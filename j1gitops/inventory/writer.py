@@ -95,7 +95,7 @@ _WORD_SPELLINGS = frozenset(
 def all_plain(strings: Sequence[str]) -> bool:
     """Return True when every string in ``strings`` can be written unquoted.
 
-    This is a fast check for whole columns: it may answer False where
+    This is a fast check for whole columns. It may return False where
     ``format_string`` would still write some strings unquoted, never the reverse.
     Non-string items raise TypeError.
     """

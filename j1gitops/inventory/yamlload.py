@@ -117,20 +117,28 @@ class LoadedFile:
         return any(d.is_error for d in self.diagnostics)
 
 
-def decode_text(data: bytes, path: str) -> tuple[str | None, Diagnostic | None]:
-    """Decode UTF-8 with an optional byte-order mark; any other encoding is an error."""
-    for bom, name in (
+def encoding_of_mark(data: bytes) -> str | None:
+    """Return ``UTF-16`` or ``UTF-32`` when ``data`` starts with that byte-order
+    mark, which is also the codec name that decodes it; else None."""
+    # The UTF-32 marks come first because UTF-32-LE's starts with UTF-16-LE's.
+    for mark, name in (
         (codecs.BOM_UTF32_LE, "UTF-32"),
         (codecs.BOM_UTF32_BE, "UTF-32"),
         (codecs.BOM_UTF16_LE, "UTF-16"),
         (codecs.BOM_UTF16_BE, "UTF-16"),
     ):
-        if data.startswith(bom):
-            return None, error(
-                Location(path),
-                f"file is encoded as {name}; save it as UTF-8",
-                "encoding",
-            )
+        if data.startswith(mark):
+            return name
+    return None
+
+
+def decode_text(data: bytes, path: str) -> tuple[str | None, Diagnostic | None]:
+    """Decode UTF-8 with an optional byte-order mark; any other encoding is an error."""
+    name = encoding_of_mark(data)
+    if name is not None:
+        return None, error(
+            Location(path), f"file is encoded as {name}; save it as UTF-8", "encoding"
+        )
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     try:
